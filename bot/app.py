@@ -1,0 +1,132 @@
+"""Composition root: settings -> content -> store -> services -> conversation -> channels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .config import Settings
+from .content.lessons import load_lessons
+from .content.texts import Texts
+from .content.yamlfile import ContentError, Finding
+from .core.clock import Clock, SystemClock
+from .core.conversation import Conversation
+from .core.services import Services
+from .features import build_router
+from .org import Organisation, load_units
+from .store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The running pieces a channel needs."""
+
+    settings: Settings
+    services: Services
+    conversation: Conversation
+    store: SqliteStore
+
+
+def load_content(settings: Settings) -> tuple[Texts, list]:
+    """Texts and lessons, validated; ContentError lists every problem."""
+    folder = settings.content.dir
+    texts = Texts.load(folder / "texts", settings.locale)
+    missing = [
+        Finding(folder / "texts" / "vi.yaml", 0, f"no text 'categories.{c}' for category {c}")
+        for c in settings.organisation.categories
+        if not texts.has(f"categories.{c}")
+    ]
+    if missing:
+        raise ContentError(missing)
+    return texts, load_lessons(folder / "lessons")
+
+
+async def load_organisation(settings: Settings, store: SqliteStore) -> Organisation:
+    """Read the units file and give every unit its (stable) join code."""
+    org = load_units(settings.organisation.units_file)
+    units = org.ordered()
+    codes = await store.sync_units(units, {u.code: org.path(u.code) for u in units})
+    return org.with_join_codes(codes)
+
+
+@contextlib.asynccontextmanager
+async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
+    """Validate content, open the store, build the conversation; close everything on exit."""
+    texts, lessons = load_content(settings)
+    store = SqliteStore(settings.database.path, settings.database.busy_timeout_ms)
+    ran = await store.open()
+    if ran:
+        log.info("database %s migrated: %s", settings.database.path, ", ".join(ran))
+    try:
+        org = await load_organisation(settings, store)
+        services = Services(settings, store, clock or SystemClock(), texts, lessons, org)
+
+        async def reload_units() -> int:
+            services.org = await load_organisation(settings, store)
+            return len(services.org.units)
+
+        services.reload_units = reload_units
+        conversation = Conversation(services, build_router(services))
+        log.info("loaded %d units and %d lessons", len(org.units), len(lessons))
+        yield App(settings, services, conversation, store)
+    finally:
+        await store.close()
+
+
+async def run(settings: Settings, *, console_user: str | None = None) -> int:
+    """Start every configured channel and run until they end or a signal stops them."""
+    from .channels.console import ConsoleChannel
+
+    async with open_app(settings) as app:
+        stop = asyncio.Event()
+        _install_signals(app, stop)
+        tasks = []
+        telegram = None
+        if settings.telegram.token:
+            from .channels.telegram import TelegramChannel
+
+            telegram = TelegramChannel(app)
+            await telegram.start()
+        if console_user is not None or settings.console_enabled():
+            console = ConsoleChannel(app, console_user or settings.console.user)
+            tasks.append(asyncio.create_task(console.run()))
+        waiter = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            for task in tasks:
+                task.cancel()
+            if telegram is not None:
+                await telegram.stop()
+    return 0
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _install_signals(app: App, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        async def do() -> None:
+            try:
+                count = await app.services.reload_units()
+                log.info("units reloaded: %d", count)
+            except ContentError as exc:
+                log.error("units file not reloaded, keeping the old one:\n%s", exc)
+
+        task = asyncio.create_task(do())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    with contextlib.suppress(NotImplementedError, AttributeError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, reload)

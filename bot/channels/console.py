@@ -1,0 +1,69 @@
+"""The console chat: one line in, replies out, choices as numbered lines. Works over pipes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import TextIO
+
+from ..core.messages import Incoming, Reply
+
+CHANNEL = "console"
+
+
+def render(reply: Reply) -> str:
+    """A reply as plain text, each choice on its own line as ``[n] label``."""
+    lines = [reply.text]
+    lines += [f"[{number}] {choice.label}" for number, choice in enumerate(reply.choices, 1)]
+    return "\n".join(lines)
+
+
+class ConsoleChannel:
+    """Reads stdin until end of input; each reply is flushed at once for programs on the pipe."""
+
+    def __init__(
+        self,
+        app,
+        user_id: str,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self._conversation = app.conversation
+        self._texts = app.services.texts
+        self._locale = app.settings.locale
+        self._user_id = user_id
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+
+    def _write(self, text: str) -> None:
+        self._stdout.write(text + "\n\n")
+        self._stdout.flush()
+
+    def _read_lines(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
+        # A daemon thread, so that a blocked read never keeps the process alive on shutdown.
+        try:
+            for line in iter(self._stdin.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the loop closed while we waited for input
+            return
+
+    async def run(self) -> None:
+        """Converse until end of input."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        threading.Thread(target=self._read_lines, args=(loop, queue), daemon=True).start()
+        self._write(self._texts.get(self._locale, "console.banner"))
+        while True:
+            line = await queue.get()
+            if line is None:
+                return
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            replies = await self._conversation.handle(
+                Incoming(channel=CHANNEL, user_id=self._user_id, text=line)
+            )
+            for reply in replies:
+                self._write(render(reply))

@@ -1,0 +1,247 @@
+"""Telegram channel on python-telegram-bot 22: updates in, replies out. No business rules here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from ..core.messages import Incoming, Kind, Reply
+from ..core.text import split_text
+from .webhook import WebhookServer
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SHORT_LABEL = 14
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """What a member did, or None for updates the core does not handle (groups, channels…)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        return Incoming(CHANNEL, str(query.from_user.id), Kind.BUTTON, token=query.data or "")
+    message = update.message or update.edited_message
+    if message is None or message.from_user is None or message.chat.type != ChatType.PRIVATE:
+        return None
+    user_id = str(message.from_user.id)
+    if update.edited_message is not None:
+        return Incoming(CHANNEL, user_id, Kind.EDITED)
+    if message.text is None:
+        return Incoming(CHANNEL, user_id, Kind.UNSUPPORTED)
+    return Incoming(CHANNEL, user_id, Kind.TEXT, text=message.text)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Large buttons: one per row, two per row only when every label is short."""
+    if not reply.choices:
+        return None
+    buttons = [
+        InlineKeyboardButton(choice.label, callback_data=reply.token(index))
+        for index, choice in enumerate(reply.choices)
+    ]
+    per_row = 2 if len(buttons) >= 4 and all(len(b.text) <= _SHORT_LABEL for b in buttons) else 1
+    return InlineKeyboardMarkup(
+        [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    )
+
+
+class TelegramChannel:
+    """Runs a PTB Application in polling or webhook mode and renders the core's replies."""
+
+    def __init__(self, app, *, request: BaseRequest | None = None) -> None:
+        self._app = app
+        self._settings = app.settings.telegram
+        builder = (
+            Application.builder()
+            .token(self._settings.token.reveal())
+            .concurrent_updates(self._settings.concurrent_updates)
+        )
+        if self._settings.base_url:
+            builder = builder.base_url(self._settings.base_url).base_file_url(
+                self._settings.base_file_url
+                or self._settings.base_url.replace("/bot", "/file/bot")
+            )
+        if request is not None:
+            builder = builder.request(request).get_updates_request(request)
+        if self._settings.mode == "webhook":
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._webhook: WebhookServer | None = None
+        self._recent_updates: OrderedDict[int, None] = OrderedDict()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, publish the command menu, and start receiving updates."""
+        application = self.application
+        await application.initialize()
+        self._app.services.bot_username = application.bot.username
+        await self._publish_commands()
+        await application.start()
+        if self._settings.mode == "webhook":
+            await self._start_webhook()
+        else:
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        log.info(
+            "telegram channel started as @%s (%s)", application.bot.username, self._settings.mode
+        )
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in progress and disconnect."""
+        if self._webhook is not None:
+            await self._webhook.stop()
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _publish_commands(self) -> None:
+        texts = self._app.services.texts
+        commands = [
+            c for c in self._app.conversation.router.commands if c.in_menu and not c.admin_only
+        ]
+        for locale, language_code in (("vi", None), ("en", "en")):
+            await self.application.bot.set_my_commands(
+                [
+                    BotCommand(c.names[0], texts.get(locale, f"commands.{c.names[0]}.description"))
+                    for c in commands
+                ],
+                language_code=language_code,
+            )
+
+    async def _start_webhook(self) -> None:
+        settings = self._settings
+        path = urlparse(settings.webhook_url).path or "/telegram"
+        self._webhook = WebhookServer(settings.webhook_listen, settings.webhook_port)
+        self._webhook.add(
+            path,
+            header=SECRET_HEADER,
+            secret=settings.webhook_secret.reveal(),
+            receive=self._receive_webhook,
+        )
+        await self._webhook.start()
+        await self.application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.reveal(),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    async def _receive_webhook(self, payload: dict) -> None:
+        update = Update.de_json(payload, self.application.bot)
+        if update is None or self._seen(update.update_id):
+            return
+        await self.application.update_queue.put(update)
+
+    def _seen(self, update_id: int) -> bool:
+        # Telegram redelivers an update when our answer was slow or lost: handle it once.
+        if update_id in self._recent_updates:
+            return True
+        self._recent_updates[update_id] = None
+        if len(self._recent_updates) > 10_000:
+            self._recent_updates.popitem(last=False)
+        return False
+
+    # -- updates -------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.my_chat_member is not None:
+            await self._on_membership(update)
+            return
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        replies = await self._app.conversation.handle(incoming)
+        query = update.callback_query
+        if query is not None:
+            notices = [r.text for r in replies if r.notice]
+            await self._answer(query, notices[0] if notices else None)
+        chat_id = query.message.chat.id if query and query.message else int(incoming.user_id)
+        editable = query.message if query is not None else None
+        for reply in replies:
+            if reply.notice and query is not None:
+                continue
+            if reply.edit and editable is not None and await self._edit(editable, reply):
+                editable = None
+                continue
+            await self._send(chat_id, reply)
+
+    async def _on_membership(self, update: Update) -> None:
+        change = update.my_chat_member
+        if change.chat.type != ChatType.PRIVATE:
+            return
+        reachable = change.new_chat_member.status != ChatMemberStatus.BANNED
+        await self._app.store.set_reachable(CHANNEL, str(change.from_user.id), reachable)
+        log.info("a member %s the bot", "unblocked" if reachable else "blocked")
+
+    async def _answer(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await query.answer(text[:200] if text else None)
+        except TelegramError as exc:  # too old to answer: harmless
+            log.debug("callback answer failed: %s", type(exc).__name__)
+
+    async def _edit(self, message, reply: Reply) -> bool:
+        if len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
+            return False
+        try:
+            await message.edit_text(reply.text, reply_markup=keyboard(reply))
+        except BadRequest as exc:
+            return "not modified" in str(exc).lower()
+        except Forbidden:
+            await self._mark_blocked(message.chat.id)
+        return True
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        parts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        for number, part in enumerate(parts, start=1):
+            markup = keyboard(reply) if number == len(parts) else None
+            try:
+                await self._send_once(chat_id, part, markup)
+            except Forbidden:
+                await self._mark_blocked(chat_id)
+                return
+            except TimedOut:
+                # It may have arrived: sending again could duplicate it. The member can ask again.
+                log.warning("reply timed out; not resent")
+                return
+
+    async def _send_once(self, chat_id: int, text: str, markup) -> None:
+        bot = self.application.bot
+        try:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            log.warning("flood control: reply waits %.0f s", seconds)
+            await asyncio.sleep(seconds)
+            await bot.send_message(chat_id, text, reply_markup=markup)
+
+    async def _mark_blocked(self, chat_id: int) -> None:
+        log.info("a member has blocked the bot; marked unreachable")
+        await self._app.store.set_reachable(CHANNEL, str(chat_id), False)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Only the error type: messages and tokens never reach the log.
+        log.error(
+            "error while handling a Telegram update: %s",
+            type(context.error).__name__,
+            exc_info=(type(context.error), context.error, context.error.__traceback__),
+        )

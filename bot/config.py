@@ -1,0 +1,252 @@
+"""Settings: one frozen object built from config.yaml and BOT_* environment variables.
+
+Every key of every section can be overridden by ``BOT_<SECTION>_<KEY>`` (top-level keys by
+``BOT_<KEY>``). A wrong value raises ``ConfigError`` naming the key and what is allowed. Secrets
+are wrapped in ``Secret`` so that they never print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_CONTENT = PROJECT_ROOT / "content"
+SHIPPED_QUIZZES = PROJECT_ROOT / "quizzes"
+DEMO_UNITS = SHIPPED_CONTENT / "demo" / "units.yaml"
+DEFAULT_CATEGORIES = ("dang_vien", "doan_vien", "hoi_vien", "cong_chuc", "quan_chung")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or not allowed."""
+
+
+class Secret:
+    """A string that never shows itself in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value, for the one place that needs it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def _choices(*allowed: str) -> dict:
+    return {"choices": allowed}
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: Secret = Secret("")  # noqa: RUF009 - immutable
+    mode: str = field(default="polling", metadata=_choices("polling", "webhook"))
+    base_url: str = ""
+    base_file_url: str = ""
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: Secret = Secret("")  # noqa: RUF009 - immutable
+    bot_username: str = ""
+    concurrent_updates: int = 64
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: Path = Path("data/bot.db")
+    busy_timeout_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class ContentSettings:
+    dir: Path = SHIPPED_CONTENT
+    quizzes_dir: Path = SHIPPED_QUIZZES
+
+
+@dataclass(frozen=True)
+class OrganisationSettings:
+    units_file: Path = DEMO_UNITS
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    enabled: str = field(default="auto", metadata=_choices("auto", "true", "false"))
+    user: str = "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = "Asia/Ho_Chi_Minh"
+    locale: str = field(default="vi", metadata=_choices("vi", "en"))
+    admins: tuple[str, ...] = ()
+    log_level: str = field(default="INFO", metadata=_choices("DEBUG", "INFO", "WARNING", "ERROR"))
+    telegram: TelegramSettings = TelegramSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    content: ContentSettings = ContentSettings()
+    organisation: OrganisationSettings = OrganisationSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    source: str = field(default="", metadata={"internal": True})
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    def is_admin(self, channel: str, external_id: str) -> bool:
+        """Whether this channel account is listed in ``admins``."""
+        return f"{channel}:{external_id}" in self.admins
+
+    def console_enabled(self) -> bool:
+        """The console runs when asked to, or when no other channel is configured."""
+        if self.console.enabled == "auto":
+            return not self.telegram.token
+        return self.console.enabled == "true"
+
+
+DEMO_ADMINS = ("console:admin",)
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings from an optional YAML file and the environment (BOT_CONFIG names a file)."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("BOT_CONFIG") or None
+    raw: dict = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{file}: the top level must be a mapping of sections")
+        base_dir = file.resolve().parent
+    settings = _build(Settings, raw, environ, prefix="", base_dir=base_dir)
+    settings = dataclasses.replace(settings, source=str(path or ""))
+    if path is None and "BOT_ADMINS" not in environ:
+        settings = dataclasses.replace(settings, admins=DEMO_ADMINS)
+    _check_cross_field(settings)
+    return settings
+
+
+def _build(cls: type, raw: Mapping, environ: Mapping[str, str], *, prefix: str, base_dir: Path):
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: must be a mapping")
+    known = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown key {prefix}{unknown[0]}; allowed: {', '.join(sorted(known))}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        key = f"{prefix}{f.name}"
+        kind = hints[f.name]
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = _build(
+                kind, raw.get(f.name) or {}, environ, prefix=f"{key}.", base_dir=base_dir
+            )
+            continue
+        env_name = "BOT_" + key.replace(".", "_").upper()
+        if env_name in environ:
+            value, origin = environ[env_name], Path.cwd()
+        elif f.name in raw and raw[f.name] is not None:
+            value, origin = raw[f.name], base_dir
+        else:
+            continue
+        values[f.name] = _coerce(key, env_name, value, kind, f.metadata, origin)
+    return cls(**values)
+
+
+def _coerce(key: str, env_name: str, value, kind, metadata: Mapping, origin: Path):
+    where = f"{key} (or {env_name})"
+    if kind is Secret:
+        return Secret(str(value).strip())
+    if kind is int:
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}") from None
+    if kind is Path:
+        p = Path(str(value)).expanduser()
+        return p if p.is_absolute() else origin / p
+    if typing.get_origin(kind) is tuple or isinstance(kind, types.GenericAlias):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(_list_item(key, str(item).strip()) for item in items if str(item).strip())
+    text = str(value).strip()
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    allowed = metadata.get("choices")
+    if allowed and text not in allowed:
+        raise ConfigError(f"{where}: {text!r} is not allowed; use one of: {', '.join(allowed)}")
+    return text
+
+
+def _list_item(key: str, item: str) -> str:
+    # A bare number in ``admins`` is a Telegram user id, as Telegram users know their id.
+    if key == "admins" and ":" not in item:
+        if not item.lstrip("-").isdigit():
+            raise ConfigError(
+                f"admins (or BOT_ADMINS): {item!r} is neither a Telegram user id nor channel:id"
+            )
+        return f"telegram:{item}"
+    return item
+
+
+def _check_cross_field(s: Settings) -> None:
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"timezone (or BOT_TIMEZONE): unknown time zone {s.timezone!r}; "
+            "use an IANA name such as Asia/Ho_Chi_Minh"
+        ) from None
+    tg = s.telegram
+    if tg.mode == "webhook" and tg.token:
+        if not tg.webhook_url.startswith("https://"):
+            raise ConfigError(
+                "telegram.webhook_url (or BOT_TELEGRAM_WEBHOOK_URL): webhook mode needs the "
+                "public https:// URL Telegram will post to"
+            )
+        if not 8 <= len(tg.webhook_secret.reveal()) <= 256:
+            raise ConfigError(
+                "telegram.webhook_secret (or BOT_TELEGRAM_WEBHOOK_SECRET): webhook mode needs a "
+                "secret of 8–256 characters (A-Z, a-z, 0-9, _ and -)"
+            )
+    if not 1 <= tg.concurrent_updates <= 1024:
+        raise ConfigError("telegram.concurrent_updates: use a number from 1 to 1024")
+    if not s.organisation.categories:
+        raise ConfigError("organisation.categories: list at least one member category")

@@ -1,0 +1,140 @@
+"""Lessons: short readings in three strands, loaded from ``content/lessons/*.yaml``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.text import fold_compact
+from .yamlfile import Checker, ContentError, Finding, load_yaml
+
+STRANDS = ("tu_tuong", "dao_duc", "phong_cach")
+_STRAND_ALIASES = {fold_compact(s): s for s in STRANDS} | {
+    "tutuong": "tu_tuong",
+    "daoduc": "dao_duc",
+    "phongcach": "phong_cach",
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+TITLE_MAX = 80
+BODY_MAX = 900
+ACTION_MAX = 300
+SOURCE_MAX = 200
+FIELDS = {"id", "strand", "title", "body", "action", "source", "tags", "dates"}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One bite-sized lesson with a 'làm theo' action for the day."""
+
+    id: str
+    strand: str
+    title: str
+    body: str
+    action: str
+    source: str
+    tags: tuple[str, ...]
+    dates: tuple[str, ...]
+    file: str
+    line: int
+
+
+def parse_day_month(text: str) -> tuple[int, int] | None:
+    """'19/5' -> (19, 5); None when it is not a real day of the year."""
+    match = _DAY_MONTH.match(text.strip())
+    if not match:
+        return None
+    day, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
+        return None
+    return day, month
+
+
+def load_lessons(folder: Path) -> list[Lesson]:
+    """All lessons of a folder, in file then item order; ContentError lists every problem."""
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    lessons: list[Lesson] = []
+    findings = []
+    seen: dict[str, str] = {}
+    for file in files:
+        check = Checker(file)
+        try:
+            data = load_yaml(file)
+        except ContentError as exc:
+            findings += exc.findings
+            continue
+        for item in check.items(data, "lessons"):
+            lesson = _lesson(check, item, file)
+            if lesson is None:
+                continue
+            if lesson.id in seen:
+                check.add(
+                    item.line_of("id"), f"duplicate lesson id '{lesson.id}' ({seen[lesson.id]})"
+                )
+                continue
+            seen[lesson.id] = f"{file.name}:{item.line}"
+            lessons.append(lesson)
+        findings += check.findings
+    if not files:
+        findings.append(Finding(folder, 0, "no lesson files (*.yaml) found"))
+    if findings:
+        raise ContentError(findings)
+    return lessons
+
+
+def _lesson(check: Checker, item, file: Path) -> Lesson | None:
+    raw_id = item.get("id")
+    label = f"lesson '{raw_id}'" if raw_id else f"lesson at line {item.line}"
+    before = len(check.findings)
+    check.unknown_keys(item, FIELDS, label)
+    lesson_id = str(raw_id or "")
+    if not _ID.match(lesson_id):
+        check.add(item.line_of("id"), f"{label}: 'id' must be 2–64 of a-z, 0-9 and '-'")
+    strand = _STRAND_ALIASES.get(fold_compact(str(item.get("strand", ""))))
+    if strand is None:
+        check.add(
+            item.line_of("strand"),
+            f"{label}: 'strand' must be one of {', '.join(STRANDS)} (or tư tưởng, đạo đức, "
+            "phong cách)",
+        )
+    title = check.text(item, "title", label, limit=TITLE_MAX)
+    body = check.text(item, "body", label, limit=BODY_MAX)
+    action = check.text(item, "action", label, limit=ACTION_MAX)
+    source = check.text(item, "source", label, limit=SOURCE_MAX)
+    tags = _slug_list(check, item, "tags", label)
+    dates = _dates(check, item, label)
+    if len(check.findings) > before:
+        return None
+    return Lesson(
+        lesson_id, strand, title, body, action, source, tags, dates, file.name, item.line
+    )
+
+
+def _slug_list(check: Checker, item, field: str, label: str) -> tuple[str, ...]:
+    values = item.get(field) or []
+    if not isinstance(values, list):
+        check.add(item.line_of(field), f"{label}: '{field}' must be a list")
+        return ()
+    for value in values:
+        if not isinstance(value, str) or not _TAG.match(value):
+            check.add(item.line_of(field), f"{label}: tag {value!r} must be a-z, 0-9 and '-'")
+    return tuple(str(v) for v in values)
+
+
+def _dates(check: Checker, item, label: str) -> tuple[str, ...]:
+    values = item.get("dates") or []
+    if not isinstance(values, list):
+        check.add(item.line_of("dates"), f"{label}: 'dates' must be a list like [\"19/5\"]")
+        return ()
+    result = []
+    for value in values:
+        parsed = parse_day_month(str(value))
+        if parsed is None:
+            check.add(item.line_of("dates"), f"{label}: {value!r} is not a day of the year (d/m)")
+        else:
+            result.append(f"{parsed[0]}/{parsed[1]}")
+    return tuple(result)

@@ -1,0 +1,196 @@
+"""The conversation core: ``handle(Incoming) -> list[Reply]``, the same for every channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .messages import Incoming, Kind, Reply
+from .models import LessonProgress, Member, Session
+from .router import Router
+from .services import Services
+from .text import fold, fold_compact, to_nfc
+from .turn import Turn
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 2000
+
+
+class Conversation:
+    """Routes each incoming message to a feature and persists the turn before replying.
+
+    Turns of one account run one at a time, in arrival order; turns of different accounts run
+    concurrently and share database transactions (group commit). Sessions are cached: only this
+    process writes them.
+    """
+
+    def __init__(self, services: Services, router: Router, cache_size: int = 50_000) -> None:
+        self.services = services
+        self.router = router
+        self._cache: OrderedDict[tuple[str, str], Session] = OrderedDict()
+        self._cache_size = cache_size
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Handle one message; the replies describe only what has been committed."""
+        key = (incoming.channel, incoming.user_id)
+        async with self._serial(key):
+            session = await self._session(key)
+            turn = Turn(incoming, session, self.services)
+            try:
+                await self._dispatch(turn)
+                changes = turn.collect_changes()
+                member = await self.services.store.save_turn(
+                    incoming.channel, incoming.user_id, turn.member, changes, turn.timestamp
+                )
+            except Exception:
+                log.exception("turn failed on %s (kind %s)", incoming.channel, incoming.kind.value)
+                self._cache.pop(key, None)
+                return [Reply(turn.t("errors.internal"))]
+            self._remember(key, session, turn, member)
+            return turn.replies
+
+    def forget(self, channel: str, user_id: str) -> None:
+        """Drop a cached session (after a write by another path)."""
+        self._cache.pop((channel, user_id), None)
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    async def _dispatch(self, turn: Turn) -> None:
+        incoming = turn.incoming
+        if incoming.kind is Kind.UNSUPPORTED:
+            turn.say(turn.t("errors.unsupported"))
+        elif incoming.kind is Kind.EDITED:
+            turn.say(turn.t("errors.edited"))
+        elif incoming.kind is Kind.BUTTON:
+            await self._on_button(turn, incoming.token)
+        elif len(incoming.text) > MAX_INPUT_CHARS:
+            turn.say(
+                turn.t(
+                    "errors.too_long",
+                    length=turn.number(len(incoming.text)),
+                    limit=turn.number(MAX_INPUT_CHARS),
+                )
+            )
+        else:
+            await self._on_text(turn, to_nfc(incoming.text))
+
+    async def _on_button(self, turn: Turn, token: str) -> None:
+        offer = turn.dialog.offer
+        prefix, _, index = token.rpartition(".")
+        if offer is None or prefix != offer.prefix or not index.isdigit():
+            turn.say(turn.t("errors.stale_button"), notice=True)
+            return
+        position = int(index)
+        if position >= len(offer.keys):
+            turn.say(turn.t("errors.stale_button"), notice=True)
+            return
+        await self._choose(turn, offer.keys[position])
+
+    async def _on_text(self, turn: Turn, text: str) -> None:
+        if not text:
+            turn.say(turn.t("errors.empty"))
+            return
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            name = name.split("@", 1)[0]
+            await self._command(turn, fold_compact(name), args.strip(), typed=f"/{name}")
+            return
+        choice = self._match_offer(turn, text)
+        if choice is not None:
+            await self._choose(turn, choice)
+            return
+        command = self.router.word(fold_compact(text))
+        if command is not None:
+            await self._command(turn, command.names[0], "", typed=text)
+            return
+        handler = self.router.state_handler(turn.dialog.state)
+        if handler is not None:
+            await handler(turn, text)
+        elif turn.dialog.offer is not None:
+            turn.repeat_offer(turn.t("errors.choose_one"))
+        else:
+            turn.say(turn.t("errors.not_understood"))
+
+    def _match_offer(self, turn: Turn, text: str) -> str | None:
+        offer = turn.dialog.offer
+        if offer is None:
+            return None
+        stripped = text.strip().rstrip(".)")
+        if stripped.isdigit() and 1 <= int(stripped) <= len(offer.keys):
+            return offer.keys[int(stripped) - 1]
+        typed = fold_compact(text)
+        for key, label in zip(offer.keys, offer.labels, strict=True):
+            if typed and typed == fold_compact(label):
+                return key
+        typed_words = fold(text)
+        matches = [
+            k
+            for k, lbl in zip(offer.keys, offer.labels, strict=True)
+            if typed_words and typed_words in fold(lbl)
+        ]
+        return matches[0] if len(matches) == 1 and len(typed_words) >= 3 else None
+
+    async def _choose(self, turn: Turn, key: str) -> None:
+        namespace, _, value = key.partition(":")
+        handler = self.router.choice_handler(namespace)
+        turn.close_offer()
+        if handler is None:
+            log.error("no handler for choice namespace %r", namespace)
+            turn.say(turn.t("errors.stale_button"), notice=True)
+            return
+        await handler(turn, value)
+
+    async def _command(self, turn: Turn, name: str, args: str, *, typed: str) -> None:
+        command = self.router.command_named(name)
+        if command is None:
+            turn.say(turn.t("errors.unknown_command", command=typed[:40]))
+            return
+        if command.needs_member and turn.member is None:
+            turn.say(turn.t("errors.not_registered"))
+            return
+        if command.admin_only and not turn.is_admin:
+            turn.say(turn.t("errors.not_allowed"))
+            return
+        if not command.keeps_state:
+            turn.finish()
+        await command.handler(turn, args)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def _session(self, key: tuple[str, str]) -> Session:
+        session = self._cache.get(key)
+        if session is None:
+            session = await self.services.store.load_session(*key)
+        else:
+            self._cache.move_to_end(key)
+        return session
+
+    def _remember(
+        self, key: tuple[str, str], session: Session, turn: Turn, member: Member | None
+    ) -> None:
+        progress = turn.progress if member is not None else LessonProgress()
+        self._cache[key] = Session(session.channel, session.user_id, member, turn.dialog, progress)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    @asynccontextmanager
+    async def _serial(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -1,0 +1,55 @@
+"""The values that cross the boundary between channels and the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(Enum):
+    """What a member sent, as far as the core cares."""
+
+    TEXT = "text"
+    BUTTON = "button"
+    EDITED = "edited"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a member did, in any channel."""
+
+    channel: str
+    user_id: str
+    kind: Kind = Kind.TEXT
+    text: str = ""
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option offered to a member: a stable key for the core and a label for people."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message for the member who wrote; ``choices`` become buttons or numbered lines.
+
+    ``edit`` asks a channel that can edit to replace the message whose button was pressed;
+    ``notice`` marks a short remark that a channel may show as a pop-up instead of a message.
+    ``token_prefix`` ties buttons to the offer stored in the member's dialog state.
+    """
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    token_prefix: str = ""
+    edit: bool = False
+    notice: bool = False
+    extras: dict = field(default_factory=dict, compare=False)
+
+    def token(self, index: int) -> str:
+        """The opaque token a channel attaches to choice ``index`` (callback_data)."""
+        return f"{self.token_prefix}.{index}"

@@ -1,0 +1,94 @@
+"""Where features register what they answer: commands, typed words, dialog states, choices."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .text import fold_compact
+
+Handler = Callable[["Turn", str], Awaitable[None]]  # noqa: F821 - Turn is only a type here
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command with its names (first is the Vietnamese one) and who may use it."""
+
+    names: tuple[str, ...]
+    handler: Handler
+    needs_member: bool = True
+    admin_only: bool = False
+    keeps_state: bool = False
+    in_menu: bool = True
+
+
+class Router:
+    """A registry filled by the features at start and read by the conversation core."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+        self._ordered: list[Command] = []
+        self._words: dict[str, Command] = {}
+        self._states: dict[str, Handler] = {}
+        self._choices: dict[str, Handler] = {}
+
+    def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
+        """Register a handler for ``/name`` and its aliases."""
+
+        def register(handler: Handler) -> Handler:
+            command = Command(tuple(names), handler, **options)
+            for name in names:
+                if name in self._commands:
+                    raise ValueError(f"command /{name} registered twice")
+                self._commands[name] = command
+            self._ordered.append(command)
+            return handler
+
+        return register
+
+    def state(self, name: str) -> Callable[[Handler], Handler]:
+        """Register the handler of free text typed while in dialog state ``name``."""
+
+        def register(handler: Handler) -> Handler:
+            self._states[name] = handler
+            return handler
+
+        return register
+
+    def choice(self, namespace: str) -> Callable[[Handler], Handler]:
+        """Register the handler of choices whose key is ``namespace:value``."""
+
+        def register(handler: Handler) -> Handler:
+            self._choices[namespace] = handler
+            return handler
+
+        return register
+
+    def add_words(self, command_name: str, words: list[str]) -> None:
+        """Let typed phrases (any language, with or without diacritics) reach a command."""
+        command = self._commands[command_name]
+        for word in words:
+            key = fold_compact(word)
+            if key:
+                self._words[key] = command
+
+    def command_named(self, name: str) -> Command | None:
+        """The command for a typed name or alias."""
+        return self._commands.get(name)
+
+    def word(self, folded: str) -> Command | None:
+        """The command a typed phrase stands for, if any."""
+        return self._words.get(folded)
+
+    def state_handler(self, state: str) -> Handler | None:
+        """The free-text handler of a dialog state."""
+        return self._states.get(state) if state else None
+
+    def choice_handler(self, namespace: str) -> Handler | None:
+        """The handler of a choice namespace."""
+        return self._choices.get(namespace)
+
+    @property
+    def commands(self) -> list[Command]:
+        """Every command, in registration order."""
+        return list(self._ordered)

@@ -1,0 +1,40 @@
+"""What features depend on, gathered once at the composition root and passed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from ..config import Settings
+from ..content.lessons import Lesson
+from ..content.texts import Texts
+from ..org import Organisation
+from .clock import Clock
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+
+@dataclass
+class Services:
+    """Shared dependencies. ``org`` and ``lessons`` are replaced whole on reload, never mutated."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    texts: Texts
+    lessons: list[Lesson]
+    org: Organisation
+    bot_username: str = ""
+    # Re-reads the units file; returns how many units are loaded (set by the app).
+    reload_units: Callable[[], Awaitable[int]] | None = None
+    zone: ZoneInfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.zone = self.settings.zone
+
+    def deep_link(self, join_code: str) -> str:
+        """The Telegram link that opens the bot with the unit's join code."""
+        return f"https://t.me/{self.bot_username or '<bot>'}?start={join_code}"

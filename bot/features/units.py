@@ -1,0 +1,73 @@
+"""Units for organizers: join codes and links to share, and reloading the units file."""
+
+from __future__ import annotations
+
+import logging
+
+from ..content.yamlfile import ContentError
+from ..core.router import Router
+from ..core.services import Services
+from ..core.turn import Turn
+
+log = logging.getLogger(__name__)
+LIST_LIMIT = 30
+
+
+async def visible_tops(turn: Turn) -> list[str]:
+    """The units whose subtrees this account may see: all for admins, granted ones otherwise."""
+    if turn.is_admin:
+        return [u.code for u in turn.services.org.children(None)]
+    if turn.member is None:
+        return []
+    return await turn.services.store.organizer_units(turn.member.id)
+
+
+def register(router: Router, services: Services) -> None:
+    """Add /donvi (organizers) and /napdonvi (admins)."""
+
+    @router.command("donvi", "units", needs_member=False)
+    async def units(turn: Turn, args: str) -> None:
+        tops = await visible_tops(turn)
+        if not tops:
+            turn.say(turn.t("errors.not_allowed"))
+            return
+        org = services.org
+        lines = [turn.t("units.heading")]
+        shown = 0
+        for top in tops:
+            if org.get(top) is None:
+                continue
+            base = len(org.ancestors(top))
+            for unit in org.subtree(top):
+                if shown == LIST_LIMIT:
+                    lines.append(turn.t("units.more", limit=turn.number(LIST_LIMIT)))
+                    turn.say("\n".join(lines))
+                    return
+                indent = "  " * (len(org.ancestors(unit.code)) - base)
+                lines.append(
+                    turn.t(
+                        "units.line",
+                        indent=indent,
+                        name=unit.name,
+                        code=unit.join_code,
+                        link=services.deep_link(unit.join_code),
+                    )
+                )
+                shown += 1
+        turn.say("\n".join(lines))
+
+    @router.command("napdonvi", "reloadunits", needs_member=False, admin_only=True)
+    async def reload_units(turn: Turn, args: str) -> None:
+        try:
+            count = await services.reload_units()
+        except ContentError as exc:
+            shown = "\n".join(str(f) for f in exc.findings[:10])
+            turn.say(turn.t("units.reload_failed", count=len(exc.findings), findings=shown))
+            return
+        await services.store.log_action(
+            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            action="reload_units",
+            scope="all",
+            now=turn.timestamp,
+        )
+        turn.say(turn.t("units.reloaded", count=turn.number(count)))

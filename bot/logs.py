@@ -1,0 +1,39 @@
+"""Logging that never shows tokens: httpx's URL logs are silenced and secrets are masked."""
+
+from __future__ import annotations
+
+import logging
+
+from .config import Settings
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret in a log record's final text with asterisks."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            for secret in self._secrets:
+                message = message.replace(secret, "**********")
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    """Configure the root logger once; Bot API URLs contain the token, so httpx stays quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(
+        RedactSecrets(
+            [settings.telegram.token.reveal(), settings.telegram.webhook_secret.reveal()]
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,104 @@
+"""Group commit: writes of concurrent turns share one transaction, each caller awaits it.
+
+A turn's writes are a list of statements. While one transaction commits, new turns queue up;
+the next transaction takes all of them, runs statements of the same shape with one
+``executemany`` (a single thread hop in aiosqlite) and commits once. A turn's own statements
+keep their order because they are grouped by (position in the turn, SQL). If the shared
+transaction fails, each turn is retried alone so one bad turn cannot sink the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Statement = tuple[str, Sequence]
+# A write that needs results of its own statements (e.g. a new member's id) is a function.
+Writer = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+@dataclass
+class _Pending:
+    statements: list[Statement]
+    writer: Writer | None
+    done: asyncio.Future = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommitter:
+    """Serialises every write through one connection, batching concurrent callers."""
+
+    def __init__(self, conn: aiosqlite.Connection, max_batch: int = 512) -> None:
+        self._conn = conn
+        self._max_batch = max_batch
+        self._queue: list[_Pending] = []
+        self._runner: asyncio.Task | None = None
+        self.transactions = 0
+
+    async def write(self, statements: list[Statement], writer: Writer | None = None) -> None:
+        """Apply ``statements`` (and then ``writer``) atomically; return once committed."""
+        if not statements and writer is None:
+            return
+        pending = _Pending(statements, writer)
+        self._queue.append(pending)
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain())
+        await asyncio.shield(pending.done)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            try:
+                await self._commit(batch)
+            except Exception:
+                log.warning("group commit of %d turns failed; retrying one by one", len(batch))
+                for pending in batch:
+                    await self._commit_alone(pending)
+            else:
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+
+    async def _commit_alone(self, pending: _Pending) -> None:
+        try:
+            await self._commit([pending])
+        except Exception as exc:
+            if not pending.done.done():
+                pending.done.set_exception(exc)
+        else:
+            if not pending.done.done():
+                pending.done.set_result(None)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        conn = self._conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for pending in batch:
+                if pending.writer is not None:
+                    for sql, params in pending.statements:
+                        await conn.execute(sql, params)
+                    await pending.writer(conn)
+            groups: dict[tuple[int, str], list[Sequence]] = {}
+            for pending in batch:
+                if pending.writer is None:
+                    for position, (sql, params) in enumerate(pending.statements):
+                        groups.setdefault((position, sql), []).append(params)
+            for (_, sql), rows in sorted(groups.items(), key=lambda item: item[0][0]):
+                await conn.executemany(sql, rows)
+            await conn.execute("COMMIT")
+            self.transactions += 1
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        """Wait for queued writes to finish."""
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)

@@ -1,0 +1,422 @@
+"""The SQLite store: all SQL of the bot lives here and in the migrations."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import aiosqlite
+
+from ..core.models import (
+    Activity,
+    Dialog,
+    LessonProgress,
+    Member,
+    Offer,
+    Session,
+    TurnChanges,
+    Unit,
+)
+from .committer import GroupCommitter, Statement
+from .migrate import apply_migrations
+
+log = logging.getLogger(__name__)
+
+LESSON_READ = "lesson_read"
+_JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at meetings
+
+
+def _day_number(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _day_from_number(value: int) -> date:
+    return date(value // 10000, value // 100 % 100, value % 100)
+
+
+def new_join_code(length: int = 6) -> str:
+    """A short, unambiguous code members type or receive in a deep link."""
+    return "".join(secrets.choice(_JOIN_ALPHABET) for _ in range(length))
+
+
+class SqliteStore:
+    """Persistence on one SQLite file: one writer connection, one reader connection."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._committer: GroupCommitter | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> list[str]:
+        """Create the file if needed, migrate, open connections; return the migrations run."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        ran = self._migrate()
+        self._writer = await self._connect()
+        self._reader = await self._connect()
+        self._committer = GroupCommitter(self._writer)
+        return ran
+
+    def _migrate(self) -> list[str]:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            return apply_migrations(conn)
+        finally:
+            conn.close()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"busy_timeout={int(self._busy_timeout_ms)}",
+            "foreign_keys=ON",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+        return conn
+
+    async def close(self) -> None:
+        """Finish queued writes and close both connections."""
+        if self._committer is not None:
+            await self._committer.close()
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = self._committer = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def transactions(self) -> int:
+        """How many write transactions have committed (for benchmarks)."""
+        return self._committer.transactions if self._committer else 0
+
+    async def _read(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
+
+    # -- sessions and turns --------------------------------------------------------------
+
+    async def load_session(self, channel: str, user_id: str) -> Session:
+        """The member, dialog and lesson progress of one channel account."""
+        rows = await self._read(
+            "SELECT m.id, m.full_name, m.unit_code, m.category, m.locale, m.consent_at,"
+            " m.created_at FROM accounts a JOIN members m ON m.id = a.member_id"
+            " WHERE a.channel = ? AND a.external_id = ?",
+            (channel, user_id),
+        )
+        member = Member(*rows[0]) if rows else None
+        rows = await self._read(
+            "SELECT state, data, offer, locale FROM dialogs WHERE channel = ? AND external_id = ?",
+            (channel, user_id),
+        )
+        dialog = _dialog_from_row(rows[0]) if rows else Dialog()
+        progress = await self._lesson_progress(member.id) if member else LessonProgress()
+        return Session(channel, user_id, member, dialog, progress)
+
+    async def _lesson_progress(self, member_id: int) -> LessonProgress:
+        rows = await self._read(
+            "SELECT ref, day FROM activity WHERE member_id = ? AND kind = ? ORDER BY id",
+            (member_id, LESSON_READ),
+        )
+        progress = LessonProgress()
+        for ref, day in rows:
+            progress = progress.after_reading(ref, _day_from_number(day))
+        return progress
+
+    async def save_turn(
+        self, channel: str, user_id: str, member: Member | None, changes: TurnChanges, now: int
+    ) -> Member | None:
+        """Apply one turn's changes atomically; return the member as stored (with its id)."""
+        if changes.is_empty():
+            return member
+        statements = self._dialog_statements(channel, user_id, changes, now)
+        if changes.erased is not None:
+            statements += _erase_statements(changes.erased.id)
+            await self._committer.write(statements)
+            return None
+        if changes.member is not None and changes.member.id is None:
+            created: list[Member] = []
+
+            async def insert_member(conn: aiosqlite.Connection) -> None:
+                created.append(await _insert_member(conn, channel, user_id, changes.member))
+                await conn.executemany(
+                    _ACTIVITY_SQL, _activity_rows(created[0], changes.activities)
+                )
+
+            await self._committer.write(statements, insert_member)
+            return created[0]
+        if changes.member is not None:
+            member = changes.member
+            statements.append(
+                (
+                    "UPDATE members SET full_name = ?, unit_code = ?, category = ?, locale = ?"
+                    " WHERE id = ?",
+                    (
+                        member.full_name,
+                        member.unit_code,
+                        member.category,
+                        member.locale,
+                        member.id,
+                    ),
+                )
+            )
+        if member is not None:
+            statements += [
+                (_ACTIVITY_SQL, row) for row in _activity_rows(member, changes.activities)
+            ]
+        await self._committer.write(statements)
+        return member
+
+    def _dialog_statements(
+        self, channel: str, user_id: str, changes: TurnChanges, now: int
+    ) -> list[Statement]:
+        if changes.dialog_deleted or changes.erased is not None:
+            return [
+                ("DELETE FROM dialogs WHERE channel = ? AND external_id = ?", (channel, user_id))
+            ]
+        if changes.dialog is None:
+            return []
+        d = changes.dialog
+        offer = (
+            json.dumps([d.offer.prefix, d.offer.keys, d.offer.labels], ensure_ascii=False)
+            if d.offer
+            else None
+        )
+        return [
+            (
+                "INSERT INTO dialogs"
+                " (channel, external_id, state, data, offer, locale, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel, external_id) DO UPDATE SET"
+                " state = excluded.state, data = excluded.data, offer = excluded.offer,"
+                " locale = excluded.locale, updated_at = excluded.updated_at",
+                (
+                    channel,
+                    user_id,
+                    d.state,
+                    json.dumps(d.data, ensure_ascii=False),
+                    offer,
+                    d.locale,
+                    now,
+                ),
+            )
+        ]
+
+    async def set_reachable(self, channel: str, user_id: str, reachable: bool) -> None:
+        """Record that a channel account blocked the bot (or came back)."""
+        await self._committer.write(
+            [
+                (
+                    "UPDATE accounts SET reachable = ? WHERE channel = ? AND external_id = ?",
+                    (int(reachable), channel, user_id),
+                )
+            ]
+        )
+
+    async def is_reachable(self, channel: str, user_id: str) -> bool:
+        """False once the account has blocked the bot; unknown accounts count as reachable."""
+        rows = await self._read(
+            "SELECT reachable FROM accounts WHERE channel = ? AND external_id = ?",
+            (channel, user_id),
+        )
+        return bool(rows[0][0]) if rows else True
+
+    # -- organisation ---------------------------------------------------------------------
+
+    async def sync_units(self, units: list[Unit], paths: dict[str, str]) -> dict[str, str]:
+        """Upsert the units file; keep existing join codes; deactivate units no longer listed.
+
+        Returns the join code of every listed unit.
+        """
+        existing = {
+            code: join for code, join in await self._read("SELECT code, join_code FROM units")
+        }
+        taken = set(existing.values())
+        codes: dict[str, str] = {}
+        for unit in units:
+            join = unit.join_code or existing.get(unit.code)
+            while not join or (join in taken and existing.get(unit.code) != join):
+                join = new_join_code()
+            taken.add(join)
+            codes[unit.code] = join
+        # Parents first, so that the foreign key on parent_code always holds.
+        rows = [(u.code, u.name, u.parent, u.level, paths[u.code], codes[u.code]) for u in units]
+        listed = [u.code for u in units]
+        statements: list[Statement] = [
+            (
+                "INSERT INTO units (code, name, parent_code, level, path, join_code, active)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (code) DO UPDATE SET"
+                " name = excluded.name, parent_code = excluded.parent_code,"
+                " level = excluded.level, path = excluded.path,"
+                " join_code = excluded.join_code, active = 1",
+                row,
+            )
+            for row in rows
+        ]
+        statements.append(
+            (
+                f"UPDATE units SET active = 0 WHERE code NOT IN ({','.join('?' * len(listed))})",
+                listed,
+            )
+        )
+        await self._write_alone(statements)
+        return codes
+
+    async def _write_alone(self, statements: list[Statement]) -> None:
+        async def run(conn: aiosqlite.Connection) -> None:
+            for sql, params in statements:
+                await conn.execute(sql, params)
+
+        await self._committer.write([], run)
+
+    async def members_count(self) -> int:
+        """How many members are registered."""
+        return (await self._read("SELECT count(*) FROM members"))[0][0]
+
+    async def find_member_by_account(self, channel: str, user_id: str) -> Member | None:
+        """The member behind a channel account, if registered."""
+        return (await self.load_session(channel, user_id)).member
+
+    async def get_member(self, member_id: int) -> Member | None:
+        """A member by id."""
+        rows = await self._read(
+            "SELECT id, full_name, unit_code, category, locale, consent_at, created_at"
+            " FROM members WHERE id = ?",
+            (member_id,),
+        )
+        return Member(*rows[0]) if rows else None
+
+    async def grant(self, member_id: int, unit_code: str, *, actor: str, now: int) -> None:
+        """Make a member an organizer of a unit subtree, and log who did it."""
+        await self._write_alone(
+            [
+                (
+                    "INSERT OR IGNORE INTO organizers (member_id, unit_code, granted_at)"
+                    " VALUES (?, ?, ?)",
+                    (member_id, unit_code, now),
+                ),
+                (
+                    "INSERT INTO audit_log (at, actor, action, scope) VALUES (?, ?, 'grant', ?)",
+                    (now, actor, f"member:{member_id} unit:{unit_code}"),
+                ),
+            ]
+        )
+
+    async def revoke(self, member_id: int, unit_code: str, *, actor: str, now: int) -> bool:
+        """Take organizer rights away; False when there were none."""
+        rows = await self._read(
+            "SELECT 1 FROM organizers WHERE member_id = ? AND unit_code = ?",
+            (member_id, unit_code),
+        )
+        await self._write_alone(
+            [
+                (
+                    "DELETE FROM organizers WHERE member_id = ? AND unit_code = ?",
+                    (member_id, unit_code),
+                ),
+                (
+                    "INSERT INTO audit_log (at, actor, action, scope) VALUES (?, ?, 'revoke', ?)",
+                    (now, actor, f"member:{member_id} unit:{unit_code}"),
+                ),
+            ]
+        )
+        return bool(rows)
+
+    async def organizer_units(self, member_id: int) -> list[str]:
+        """The unit codes whose subtrees this member organizes."""
+        rows = await self._read(
+            "SELECT unit_code FROM organizers WHERE member_id = ? ORDER BY unit_code",
+            (member_id,),
+        )
+        return [code for (code,) in rows]
+
+    async def log_action(self, *, actor: str, action: str, scope: str, now: int) -> None:
+        """Append to the audit log (who did what on which scope; never message contents)."""
+        await self._committer.write(
+            [
+                (
+                    "INSERT INTO audit_log (at, actor, action, scope) VALUES (?, ?, ?, ?)",
+                    (now, actor, action, scope),
+                )
+            ]
+        )
+
+
+_ACTIVITY_SQL = (
+    "INSERT INTO activity (member_id, unit_code, category, kind, ref, at, day)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _activity_rows(member: Member, activities: list[Activity]) -> list[tuple]:
+    return [
+        (member.id, member.unit_code, member.category, a.kind, a.ref, a.at, _day_number(a.day))
+        for a in activities
+    ]
+
+
+async def _insert_member(
+    conn: aiosqlite.Connection, channel: str, user_id: str, member: Member
+) -> Member:
+    cursor = await conn.execute(
+        "INSERT INTO members (full_name, unit_code, category, locale, consent_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            member.full_name,
+            member.unit_code,
+            member.category,
+            member.locale,
+            member.consent_at,
+            member.created_at,
+        ),
+    )
+    (member_id,) = await cursor.fetchone()
+    await cursor.close()
+    await conn.execute(
+        "INSERT INTO accounts (channel, external_id, member_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (channel, external_id) DO UPDATE SET member_id = excluded.member_id,"
+        " reachable = 1",
+        (channel, user_id, member_id),
+    )
+    return replace(member, id=member_id)
+
+
+def _erase_statements(member_id: int) -> list[Statement]:
+    # Activity rows stay as anonymous counts; everything that names the person goes.
+    return [
+        ("UPDATE activity SET member_id = NULL WHERE member_id = ?", (member_id,)),
+        (
+            "DELETE FROM dialogs WHERE (channel, external_id) IN"
+            " (SELECT channel, external_id FROM accounts WHERE member_id = ?)",
+            (member_id,),
+        ),
+        ("DELETE FROM organizers WHERE member_id = ?", (member_id,)),
+        ("DELETE FROM accounts WHERE member_id = ?", (member_id,)),
+        ("DELETE FROM members WHERE id = ?", (member_id,)),
+    ]
+
+
+def _dialog_from_row(row: sqlite3.Row | tuple) -> Dialog:
+    state, data, offer, locale = row
+    parsed = None
+    if offer:
+        prefix, keys, labels = json.loads(offer)
+        parsed = Offer(prefix, tuple(keys), tuple(labels))
+    return Dialog(state, json.loads(data), parsed, locale)
