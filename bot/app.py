@@ -47,9 +47,8 @@ def load_content(settings: Settings) -> tuple[Texts, list]:
     return texts, load_lessons(folder / "lessons")
 
 
-async def load_organisation(settings: Settings, store: SqliteStore) -> Organisation:
-    """Read the units file and give every unit its (stable) join code."""
-    org = load_units(settings.organisation.units_file)
+async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation:
+    """Store the units and give every unit its (stable) join code."""
     units = org.ordered()
     codes = await store.sync_units(units, {u.code: org.path(u.code) for u in units})
     return org.with_join_codes(codes)
@@ -59,16 +58,18 @@ async def load_organisation(settings: Settings, store: SqliteStore) -> Organisat
 async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
     """Validate content, open the store, build the conversation; close everything on exit."""
     texts, lessons = load_content(settings)
+    org = load_units(settings.organisation.units_file)
     store = SqliteStore(settings.database.path, settings.database.busy_timeout_ms)
     ran = await store.open()
     if ran:
         log.info("database %s migrated: %s", settings.database.path, ", ".join(ran))
     try:
-        org = await load_organisation(settings, store)
+        org = await with_join_codes(org, store)
         services = Services(settings, store, clock or SystemClock(), texts, lessons, org)
 
         async def reload_units() -> int:
-            services.org = await load_organisation(settings, store)
+            fresh = load_units(settings.organisation.units_file)
+            services.org = await with_join_codes(fresh, store)
             return len(services.org.units)
 
         services.reload_units = reload_units

@@ -24,7 +24,7 @@ class RedactSecrets(logging.Filter):
 
 
 def setup_logging(settings: Settings) -> None:
-    """Configure the root logger once; Bot API URLs contain the token, so httpx stays quiet."""
+    """Configure the root logger; library loggers that would print tokens or texts stay quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(
@@ -34,6 +34,10 @@ def setup_logging(settings: Settings) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    # DEBUG is for the bot's own loggers only: the debug logs of PTB and aiosqlite print every
+    # update, API call and SQL parameter, i.e. what members typed.
+    level = logging.getLevelName(settings.log_level)
+    root.setLevel(max(logging.INFO, level))
+    logging.getLogger("bot").setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

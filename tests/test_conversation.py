@@ -289,8 +289,9 @@ async def test_admin_reloads_units_and_bad_files_keep_the_old_tree(env, clock, t
 
 async def test_many_members_at_once_share_transactions(app):
     chats = [Chat(app, f"m{i}") for i in range(150)]
-    await asyncio.gather(*(c.register(name=f"Người Thứ {chr(65 + i % 26)}") for i, c in
-                           enumerate(chats)))
+    await asyncio.gather(
+        *(c.register(name=f"Người Thứ {chr(65 + i % 26)}") for i, c in enumerate(chats))
+    )
     await asyncio.gather(*(c.send("/baihoc") for c in chats))
     assert rows(app, "SELECT count(*) FROM members") == [(150,)]
     assert rows(app, "SELECT count(*) FROM activity") == [(150,)]

@@ -1,0 +1,122 @@
+"""The console chat and the command line, run as real subprocesses over pipes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+
+from .conftest import ROOT
+
+STEPS = ["/start HA-DONG", "1", "Nguyễn Văn An", "1", "1", "1", "bai tiep", "/hoso"]
+
+
+def run_bot(env: dict, *args: str, stdin: str = "", timeout: float = 30):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUTF8": "1", **env},
+    )
+
+
+def test_piped_console_goes_from_start_to_a_read_lesson(env):
+    result = run_bot(env, "console", "--user", "u1", stdin="\n".join(STEPS) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] ✅ Tôi đồng ý" in out
+    assert "Chào đồng chí Nguyễn Văn An" in out
+    assert "👉 Làm theo hôm nay" in out and "Đã đọc 2/15" in out
+    assert "Hồ sơ của bạn" in out
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
+        assert db.execute("SELECT count(*) FROM activity").fetchone() == (2,)
+
+
+def test_run_without_token_is_the_console(env):
+    result = run_bot(env, stdin="/huongdan\n")
+    assert result.returncode == 0, result.stderr
+    assert "Trò chuyện trên máy" in result.stdout and "/start" in result.stdout
+
+
+async def test_console_answers_each_line_before_the_next_one_is_written(env):
+    """Another program can converse over the pipes: every reply is flushed at once."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        "--user",
+        "u2",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUTF8": "1", **env},
+    )
+
+    async def read_until(fragment: str) -> str:
+        seen = ""
+        while fragment not in seen:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+            assert line, f"end of output before {fragment!r}: {seen}"
+            seen += line.decode()
+        return seen
+
+    await read_until("Ctrl+D")
+    for line, expected in [
+        ("/start", "[2] Không đồng ý"),
+        ("1", "họ và tên"),
+        ("Trần Văn Bảo", "đơn vị"),
+        ("thon tay", "[1] Chi bộ thôn Tây"),
+        ("1", "[5] Quần chúng"),
+        ("quan chung", "Trần Văn Bảo"),
+        ("dung", "đăng ký xong"),
+    ]:
+        process.stdin.write(f"{line}\n".encode())
+        await process.stdin.drain()
+        await read_until(expected)
+    process.stdin.close()
+    assert await asyncio.wait_for(process.wait(), timeout=20) == 0
+
+
+def test_config_errors_stop_start_up_naming_the_key(env):
+    result = run_bot({**env, "BOT_TELEGRAM_MODE": "push"}, "run")
+    assert result.returncode == 2
+    assert "telegram.mode (or BOT_TELEGRAM_MODE)" in result.stderr
+    assert "polling, webhook" in result.stderr
+
+
+def test_content_errors_stop_start_up_naming_file_line_and_field(env, tmp_path):
+    units = tmp_path / "units.yaml"
+    units.write_text("units:\n  - code: A\n    name: A\n  - code: B\n    nam: B\n", "utf-8")
+    result = run_bot({**env, "BOT_ORGANISATION_UNITS_FILE": str(units)}, "run")
+    assert result.returncode == 2
+    assert f"{units}:5: unit 'B': unknown field 'nam'" in result.stderr
+    assert f"{units}:4: unit 'B': missing 'name'" in result.stderr
+    assert not os.path.exists(env["BOT_DATABASE_PATH"])  # nothing was created
+
+
+def test_grant_and_units_commands(env):
+    assert run_bot(env, "console", "--user", "u1", stdin="\n".join(STEPS)).returncode == 0
+    listed = run_bot(env, "units")
+    assert listed.returncode == 0, listed.stderr
+    assert "DEMO.HA.1\tChi bộ thôn Đông (minh họa)\tHA-DONG\thttps://t.me/" in listed.stdout
+    bad = run_bot(env, "grant", "--unit", "NOPE", "--account", "console:u1")
+    assert bad.returncode == 2 and "Unknown unit code 'NOPE'" in bad.stderr
+    nobody = run_bot(env, "grant", "--unit", "DEMO.HA", "--account", "console:ghost")
+    assert nobody.returncode == 2 and "No registered member" in nobody.stderr
+    granted = run_bot(env, "grant", "--unit", "DEMO.HA", "--account", "console:u1")
+    assert granted.returncode == 0 and "now organizes DEMO.HA" in granted.stdout
+    units = run_bot(env, "console", "--user", "u1", stdin="/donvi\n")
+    assert "Chi bộ thôn Tây" in units.stdout and "Bến Sông" not in units.stdout
+    revoked = run_bot(env, "grant", "--unit", "DEMO.HA", "--account", "console:u1", "--revoke")
+    assert revoked.returncode == 0 and "Revoked" in revoked.stdout
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
+        assert [a for (a,) in db.execute("SELECT action FROM audit_log")] == ["grant", "revoke"]
