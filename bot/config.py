@@ -147,7 +147,12 @@ def load_settings(
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+            # Only the position and the kind of problem: PyYAML's message quotes the line,
+            # which may hold the token.
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{file}:{mark.line + 1}" if mark else str(file)
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise ConfigError(f"{where}: not valid YAML: {problem}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: the top level must be a mapping of sections")
         base_dir = file.resolve().parent

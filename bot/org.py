@@ -11,8 +11,8 @@ from .content.yamlfile import Checker, ContentError, Finding, load_yaml
 from .core.models import Unit
 from .core.text import fold, fold_compact
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_JOIN = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\Z")
+_JOIN = re.compile(r"^[A-Za-z0-9_-]{4,32}\Z")
 # CSV headers an organizer may write, English or Vietnamese (compared folded and compact).
 _HEADERS = {
     "code": ("code", "ma", "madonvi"),
@@ -107,13 +107,13 @@ def load_units(path: Path) -> Organisation:
         rows = _csv_rows(path, check)
     else:
         rows = [(item.line, item) for item in check.items(load_yaml(path), "units")]
-    units, lines = [], {}
+    placed: list[tuple[Unit, int]] = []
     for line, row in rows:
         unit = _unit(check, line, row)
         if unit is not None:
-            units.append(unit)
-            lines.setdefault(unit.code, line)
-    _check_tree(check, units, lines)
+            placed.append((unit, line))
+    _check_tree(check, placed)
+    units = [unit for unit, _ in placed]
     if check.findings:
         raise ContentError(check.findings)
     return Organisation(units)
@@ -161,11 +161,10 @@ def _unit(check: Checker, line: int, row: dict) -> Unit | None:
     return Unit(code, name, parent, str(row.get("level") or "").strip(), join)
 
 
-def _check_tree(check: Checker, units: list[Unit], lines: dict[str, int]) -> None:
+def _check_tree(check: Checker, placed: list[tuple[Unit, int]]) -> None:
     seen: set[str] = set()
     joins: set[str] = set()
-    for unit in units:
-        line = lines.get(unit.code, 0)
+    for unit, line in placed:
         if unit.code in seen:
             check.add(line, f"unit '{unit.code}': duplicate code")
         seen.add(unit.code)
@@ -173,15 +172,15 @@ def _check_tree(check: Checker, units: list[Unit], lines: dict[str, int]) -> Non
             if fold_compact(unit.join_code) in joins:
                 check.add(line, f"unit '{unit.code}': join_code '{unit.join_code}' is used twice")
             joins.add(fold_compact(unit.join_code))
-    codes = {u.code: u for u in units}
-    for unit in units:
+    codes = {unit.code: unit for unit, _ in placed}
+    for unit, line in placed:
         if unit.parent and unit.parent not in codes:
-            check.add(lines[unit.code], f"unit '{unit.code}': unknown parent '{unit.parent}'")
-    for unit in units:
+            check.add(line, f"unit '{unit.code}': unknown parent '{unit.parent}'")
+            continue
         steps, current = 0, unit
-        while current and current.parent and steps <= len(units):
+        while current and current.parent and steps <= len(codes):
             current, steps = codes.get(current.parent), steps + 1
-        if steps > len(units):
-            check.add(lines.get(unit.code, 0), f"unit '{unit.code}': its parents form a cycle")
-    if units and not any(u.parent is None for u in units):
+        if steps > len(codes):
+            check.add(line, f"unit '{unit.code}': its parents form a cycle")
+    if placed and not any(unit.parent is None for unit, _ in placed):
         check.add(1, "no top unit: exactly the top units have no parent")

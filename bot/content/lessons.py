@@ -15,9 +15,9 @@ _STRAND_ALIASES = {fold_compact(s): s for s in STRANDS} | {
     "daoduc": "dao_duc",
     "phongcach": "phong_cach",
 }
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}\Z")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
+_DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})\Z")
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 TITLE_MAX = 80
