@@ -130,7 +130,8 @@ async def test_double_tap_on_confirm_registers_once(app, chat):
     await chat.send("Nguyễn Văn An")
     await chat.press("Đảng viên")
     token = chat.last_with_choices().token(0)
-    first, second = await asyncio.gather(chat.press_token(token), chat.press_token(token))
+    replies = await asyncio.gather(chat.press_token(token), chat.press_token(token))
+    assert sum("hết hiệu lực" in r[0].text for r in replies) == 1
     assert rows(app, "SELECT count(*) FROM members") == [(1,)]
     assert rows(app, "SELECT count(*) FROM accounts") == [(1,)]
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections import OrderedDict
 from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from ..core.messages import Incoming, Kind, Reply
 from ..core.text import split_text
@@ -47,18 +47,35 @@ def to_incoming(update: Update) -> Incoming | None:
     return Incoming(CHANNEL, user_id, Kind.TEXT, text=message.text)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Large buttons: one per row, two per row only when every label is short."""
+def keyboard(reply: Reply) -> dict | None:
+    """An inline keyboard of large buttons: one per row, two only when every label is short."""
     if not reply.choices:
         return None
     buttons = [
-        InlineKeyboardButton(choice.label, callback_data=reply.token(index))
+        {"text": choice.label, "callback_data": reply.token(index)}
         for index, choice in enumerate(reply.choices)
     ]
-    per_row = 2 if len(buttons) >= 4 and all(len(b.text) <= _SHORT_LABEL for b in buttons) else 1
-    return InlineKeyboardMarkup(
-        [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
-    )
+    short = all(len(b["text"]) <= _SHORT_LABEL for b in buttons)
+    per_row = 2 if len(buttons) >= 4 and short else 1
+    return {"inline_keyboard": [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]}
+
+
+def coalesce(replies: list[Reply]) -> list[Reply]:
+    """Fold a plain 'edit the pressed message' reply into the reply after it.
+
+    Pressing "I agree" then shows one message ("✅ Thanks … Please type your name") in place of
+    the question instead of an edited question plus a new message: a tidier chat, one API call.
+    """
+    if len(replies) < 2:
+        return replies
+    first, second = replies[0], replies[1]
+    if not first.edit or first.choices or second.notice or second.edit:
+        return replies
+    text = f"{first.text}\n\n{second.text}"
+    if len(text) > MessageLimit.MAX_TEXT_LENGTH:
+        return replies
+    merged = Reply(text, second.choices, token_prefix=second.token_prefix, edit=True)
+    return [merged, *replies[2:]]
 
 
 class TelegramChannel:
@@ -82,6 +99,12 @@ class TelegramChannel:
         if self._settings.mode == "webhook":
             builder = builder.updater(None)
         self.application = builder.build()
+        # _call() uses Bot.do_api_request on purpose (see there); PTB would warn on each call.
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)'",
+            category=PTBUserWarning,
+        )
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._webhook: WebhookServer | None = None
@@ -172,6 +195,8 @@ class TelegramChannel:
         replies = await self._app.conversation.handle(incoming)
         query = update.callback_query
         if query is not None:
+            replies = coalesce(replies)
+        if query is not None:
             notices = [r.text for r in replies if r.notice]
             await self._answer(query, notices[0] if notices else None)
         chat_id = query.message.chat.id if query and query.message else int(incoming.user_id)
@@ -192,9 +217,21 @@ class TelegramChannel:
         await self._app.store.set_reachable(CHANNEL, str(change.from_user.id), reachable)
         log.info("a member %s the bot", "unblocked" if reachable else "blocked")
 
+    async def _call(self, method: str, **params: object) -> object:
+        # The raw result, not PTB's typed method: those parse every returned Message and its
+        # keyboard into objects we never read, which was about 40% of the CPU per update in
+        # benchmarks/throughput.py. Errors still arrive as PTB's exceptions.
+        return await self.application.bot.do_api_request(
+            method, api_kwargs={k: v for k, v in params.items() if v is not None}
+        )
+
     async def _answer(self, query: CallbackQuery, text: str | None) -> None:
         try:
-            await query.answer(text[:200] if text else None)
+            await self._call(
+                "answerCallbackQuery",
+                callback_query_id=query.id,
+                text=text[:200] if text else None,
+            )
         except TelegramError as exc:  # too old to answer: harmless
             log.debug("callback answer failed: %s", type(exc).__name__)
 
@@ -202,7 +239,13 @@ class TelegramChannel:
         if len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
             return False
         try:
-            await message.edit_text(reply.text, reply_markup=keyboard(reply))
+            await self._call(
+                "editMessageText",
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                text=reply.text,
+                reply_markup=keyboard(reply),
+            )
         except BadRequest as exc:
             return "not modified" in str(exc).lower()
         except Forbidden:
@@ -223,16 +266,15 @@ class TelegramChannel:
                 log.warning("reply timed out; not resent")
                 return
 
-    async def _send_once(self, chat_id: int, text: str, markup) -> None:
-        bot = self.application.bot
+    async def _send_once(self, chat_id: int, text: str, markup: dict | None) -> None:
         try:
-            await bot.send_message(chat_id, text, reply_markup=markup)
+            await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
             log.warning("flood control: reply waits %.0f s", seconds)
             await asyncio.sleep(seconds)
-            await bot.send_message(chat_id, text, reply_markup=markup)
+            await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
 
     async def _mark_blocked(self, chat_id: int) -> None:
         log.info("a member has blocked the bot; marked unreachable")

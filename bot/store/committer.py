@@ -3,15 +3,17 @@
 A turn's writes are a list of statements. While one transaction commits, new turns queue up;
 the next transaction takes all of them, runs statements of the same shape with one
 ``executemany`` (a single thread hop in aiosqlite) and commits once. A turn's own statements
-keep their order because they are grouped by (position in the turn, SQL). If the shared
-transaction fails, each turn is retried alone so one bad turn cannot sink the others.
+keep their order because they are grouped by (position in the turn, SQL). That is safe because
+concurrent turns never touch the same rows: turns of one member run one after another, and each
+waits for its commit. If the shared transaction fails, each turn is retried alone so one bad turn
+cannot sink the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiosqlite
@@ -19,17 +21,16 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 Statement = tuple[str, Sequence]
-# A write that needs results of its own statements (e.g. a new member's id) is a function.
-Writer = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+def _future() -> asyncio.Future:
+    return asyncio.get_running_loop().create_future()
 
 
 @dataclass
 class _Pending:
     statements: list[Statement]
-    writer: Writer | None
-    done: asyncio.Future = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    done: asyncio.Future = field(default_factory=_future)
 
 
 class GroupCommitter:
@@ -42,11 +43,11 @@ class GroupCommitter:
         self._runner: asyncio.Task | None = None
         self.transactions = 0
 
-    async def write(self, statements: list[Statement], writer: Writer | None = None) -> None:
-        """Apply ``statements`` (and then ``writer``) atomically; return once committed."""
-        if not statements and writer is None:
+    async def write(self, statements: list[Statement]) -> None:
+        """Apply ``statements`` atomically, in order; return once committed."""
+        if not statements:
             return
-        pending = _Pending(statements, writer)
+        pending = _Pending(statements)
         self._queue.append(pending)
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain())
@@ -80,16 +81,10 @@ class GroupCommitter:
         conn = self._conn
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for pending in batch:
-                if pending.writer is not None:
-                    for sql, params in pending.statements:
-                        await conn.execute(sql, params)
-                    await pending.writer(conn)
             groups: dict[tuple[int, str], list[Sequence]] = {}
             for pending in batch:
-                if pending.writer is None:
-                    for position, (sql, params) in enumerate(pending.statements):
-                        groups.setdefault((position, sql), []).append(params)
+                for position, (sql, params) in enumerate(pending.statements):
+                    groups.setdefault((position, sql), []).append(params)
             for (_, sql), rows in sorted(groups.items(), key=lambda item: item[0][0]):
                 await conn.executemany(sql, rows)
             await conn.execute("COMMIT")

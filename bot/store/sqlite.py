@@ -23,6 +23,7 @@ from ..core.models import (
     TurnChanges,
     Unit,
 )
+from ..core.text import fold_compact
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LESSON_READ = "lesson_read"
 _JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at meetings
+_RELEASED = "~"  # prefix of a join code taken away from a unit; never typed by anyone
 
 
 def _day_number(day: date) -> int:
@@ -54,6 +56,7 @@ class SqliteStore:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._committer: GroupCommitter | None = None
+        self._last_member_id = 0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -65,6 +68,11 @@ class SqliteStore:
         self._writer = await self._connect()
         self._reader = await self._connect()
         self._committer = GroupCommitter(self._writer)
+        rows = await self._read(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'members'), 0),"
+            " coalesce((SELECT max(id) FROM members), 0))"
+        )
+        self._last_member_id = rows[0][0]
         return ran
 
     def _migrate(self) -> list[str]:
@@ -103,6 +111,12 @@ class SqliteStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _allocate_member_id(self) -> int:
+        # Ids come from here rather than from SQLite so that a new member's rows batch with
+        # other turns. This process is the only writer; a PostgreSQL store uses a sequence.
+        self._last_member_id += 1
+        return self._last_member_id
+
     @property
     def transactions(self) -> int:
         """How many write transactions have committed (for benchmarks)."""
@@ -115,18 +129,19 @@ class SqliteStore:
 
     async def load_session(self, channel: str, user_id: str) -> Session:
         """The member, dialog and lesson progress of one channel account."""
+        # One round trip for account, member and dialog: most first contacts find neither.
         rows = await self._read(
             "SELECT m.id, m.full_name, m.unit_code, m.category, m.locale, m.consent_at,"
-            " m.created_at FROM accounts a JOIN members m ON m.id = a.member_id"
-            " WHERE a.channel = ? AND a.external_id = ?",
+            " m.created_at, d.state, d.data, d.offer, d.locale"
+            " FROM (SELECT ? AS channel, ? AS external_id) k"
+            " LEFT JOIN accounts a USING (channel, external_id)"
+            " LEFT JOIN members m ON m.id = a.member_id"
+            " LEFT JOIN dialogs d USING (channel, external_id)",
             (channel, user_id),
         )
-        member = Member(*rows[0]) if rows else None
-        rows = await self._read(
-            "SELECT state, data, offer, locale FROM dialogs WHERE channel = ? AND external_id = ?",
-            (channel, user_id),
-        )
-        dialog = _dialog_from_row(rows[0]) if rows else Dialog()
+        row = rows[0]
+        member = Member(*row[:7]) if row[0] is not None else None
+        dialog = _dialog_from_row(row[7:]) if row[7] is not None else Dialog()
         progress = await self._lesson_progress(member.id) if member else LessonProgress()
         return Session(channel, user_id, member, dialog, progress)
 
@@ -152,17 +167,9 @@ class SqliteStore:
             await self._committer.write(statements)
             return None
         if changes.member is not None and changes.member.id is None:
-            created: list[Member] = []
-
-            async def insert_member(conn: aiosqlite.Connection) -> None:
-                created.append(await _insert_member(conn, channel, user_id, changes.member))
-                await conn.executemany(
-                    _ACTIVITY_SQL, _activity_rows(created[0], changes.activities)
-                )
-
-            await self._committer.write(statements, insert_member)
-            return created[0]
-        if changes.member is not None:
+            member = replace(changes.member, id=self._allocate_member_id())
+            statements += _insert_member_statements(channel, user_id, member)
+        elif changes.member is not None:
             member = changes.member
             statements.append(
                 (
@@ -241,50 +248,59 @@ class SqliteStore:
     # -- organisation ---------------------------------------------------------------------
 
     async def sync_units(self, units: list[Unit], paths: dict[str, str]) -> dict[str, str]:
-        """Upsert the units file; keep existing join codes; deactivate units no longer listed.
+        """Store the units file; deactivate units no longer listed; return every join code.
 
-        Returns the join code of every listed unit.
+        A join code written in the file wins, even when another unit held it before. Otherwise a
+        unit keeps the code it had, so links already shared keep working; new units get a fresh
+        random code.
         """
         existing = {
-            code: join for code, join in await self._read("SELECT code, join_code FROM units")
+            code: join
+            for code, join in await self._read("SELECT code, join_code FROM units")
+            if not join.startswith(_RELEASED)
         }
-        taken = set(existing.values())
+        given = {fold_compact(u.join_code) for u in units if u.join_code}
+        taken = given | {fold_compact(join) for join in existing.values()}
         codes: dict[str, str] = {}
         for unit in units:
-            join = unit.join_code or existing.get(unit.code)
-            while not join or (join in taken and existing.get(unit.code) != join):
-                join = new_join_code()
-            taken.add(join)
+            join = unit.join_code or existing.get(unit.code, "")
+            if not unit.join_code and fold_compact(join) in given:
+                join = ""  # the file hands this unit's old code to another unit
+            while not join:
+                candidate = new_join_code()
+                if fold_compact(candidate) not in taken:
+                    join = candidate
+            taken.add(fold_compact(join))
             codes[unit.code] = join
-        # Parents first, so that the foreign key on parent_code always holds.
-        rows = [(u.code, u.name, u.parent, u.level, paths[u.code], codes[u.code]) for u in units]
-        listed = [u.code for u in units]
         statements: list[Statement] = [
+            # Free the codes about to be assigned, wherever they are now (UNIQUE is checked
+            # per statement, so a code moving between units must be released first).
+            (
+                f"UPDATE units SET join_code = '{_RELEASED}' || code"
+                " WHERE join_code IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(codes.values())),),
+            )
+        ]
+        # Parents come before children in ``units``, so the parent_code foreign key holds.
+        statements += [
             (
                 "INSERT INTO units (code, name, parent_code, level, path, join_code, active)"
                 " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (code) DO UPDATE SET"
                 " name = excluded.name, parent_code = excluded.parent_code,"
                 " level = excluded.level, path = excluded.path,"
                 " join_code = excluded.join_code, active = 1",
-                row,
+                (u.code, u.name, u.parent, u.level, paths[u.code], codes[u.code]),
             )
-            for row in rows
+            for u in units
         ]
         statements.append(
             (
-                f"UPDATE units SET active = 0 WHERE code NOT IN ({','.join('?' * len(listed))})",
-                listed,
+                "UPDATE units SET active = 0 WHERE code NOT IN (SELECT value FROM json_each(?))",
+                (json.dumps([u.code for u in units]),),
             )
         )
-        await self._write_alone(statements)
+        await self._committer.write(statements)
         return codes
-
-    async def _write_alone(self, statements: list[Statement]) -> None:
-        async def run(conn: aiosqlite.Connection) -> None:
-            for sql, params in statements:
-                await conn.execute(sql, params)
-
-        await self._committer.write([], run)
 
     async def members_count(self) -> int:
         """How many members are registered."""
@@ -305,7 +321,7 @@ class SqliteStore:
 
     async def grant(self, member_id: int, unit_code: str, *, actor: str, now: int) -> None:
         """Make a member an organizer of a unit subtree, and log who did it."""
-        await self._write_alone(
+        await self._committer.write(
             [
                 (
                     "INSERT OR IGNORE INTO organizers (member_id, unit_code, granted_at)"
@@ -325,7 +341,7 @@ class SqliteStore:
             "SELECT 1 FROM organizers WHERE member_id = ? AND unit_code = ?",
             (member_id, unit_code),
         )
-        await self._write_alone(
+        await self._committer.write(
             [
                 (
                     "DELETE FROM organizers WHERE member_id = ? AND unit_code = ?",
@@ -372,30 +388,29 @@ def _activity_rows(member: Member, activities: list[Activity]) -> list[tuple]:
     ]
 
 
-async def _insert_member(
-    conn: aiosqlite.Connection, channel: str, user_id: str, member: Member
-) -> Member:
-    cursor = await conn.execute(
-        "INSERT INTO members (full_name, unit_code, category, locale, consent_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+def _insert_member_statements(channel: str, user_id: str, member: Member) -> list[Statement]:
+    return [
         (
-            member.full_name,
-            member.unit_code,
-            member.category,
-            member.locale,
-            member.consent_at,
-            member.created_at,
+            "INSERT INTO members"
+            " (id, full_name, unit_code, category, locale, consent_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                member.id,
+                member.full_name,
+                member.unit_code,
+                member.category,
+                member.locale,
+                member.consent_at,
+                member.created_at,
+            ),
         ),
-    )
-    (member_id,) = await cursor.fetchone()
-    await cursor.close()
-    await conn.execute(
-        "INSERT INTO accounts (channel, external_id, member_id) VALUES (?, ?, ?)"
-        " ON CONFLICT (channel, external_id) DO UPDATE SET member_id = excluded.member_id,"
-        " reachable = 1",
-        (channel, user_id, member_id),
-    )
-    return replace(member, id=member_id)
+        (
+            "INSERT INTO accounts (channel, external_id, member_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (channel, external_id) DO UPDATE SET member_id = excluded.member_id,"
+            " reachable = 1",
+            (channel, user_id, member.id),
+        ),
+    ]
 
 
 def _erase_statements(member_id: int) -> list[Statement]:

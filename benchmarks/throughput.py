@@ -1,0 +1,291 @@
+"""Updates per second through the full Telegram stack, beside a bare PTB echo bot.
+
+Both bots run PTB's ``Application.process_update`` against the same no-network request stub and
+the same harness: simulated members each play a realistic script (registration steps, a lesson,
+the next lesson, the profile), pressing the buttons the bot really sent. The full stack includes
+the conversation core, SQLite writes (group-committed) and reply rendering.
+
+Usage:  python benchmarks/throughput.py [--members 400] [--paced-seconds 5]
+The last output line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import Application, MessageHandler, filters
+from telegram.request import BaseRequest, RequestData
+
+from bot.app import open_app
+from bot.channels.telegram import TelegramChannel
+from bot.config import load_settings
+
+TOKEN = "123456:BENCHMARK"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+SCRIPT = [
+    ("text", "/start"),
+    ("button", "đồng ý"),
+    ("text", "Nguyễn Văn An"),
+    ("text", "HA-DONG"),
+    ("button", "Đảng viên"),
+    ("button", "hoàn tất"),
+    ("text", "/baihoc"),
+    ("button", "Bài tiếp"),
+    ("text", "/hoso"),
+]
+
+
+class StubRequest(BaseRequest):
+    """Answers Bot API calls locally and remembers the last keyboard sent to each chat."""
+
+    def __init__(self) -> None:
+        self.keyboards: dict[int, tuple[int, list]] = {}
+        self.message_ids: dict[int, int] = {}
+        self.calls = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: object
+    ) -> tuple[int, bytes]:
+        self.calls += 1
+        name = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        if name == "getMe":
+            result: object = BOT_USER
+        elif name in ("sendMessage", "editMessageText"):
+            result = self._message(params)
+        else:
+            result = True
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _message(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        if "message_id" in params:
+            message_id = int(params["message_id"])
+        else:
+            message_id = self.message_ids.get(chat_id, 0) + 1
+            self.message_ids[chat_id] = message_id
+        markup = params.get("reply_markup")
+        if markup:
+            self.keyboards[chat_id] = (message_id, markup["inline_keyboard"])
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "M"},
+            "from": BOT_USER,
+            "text": params.get("text", ""),
+        }
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
+
+class Updates:
+    """Builds Telegram updates the way the Bot API would send them."""
+
+    def __init__(self, stub: StubRequest) -> None:
+        self._stub = stub
+        self._next_id = 0
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def text(self, user: int, text: str) -> dict:
+        message = {
+            "message_id": self._id(),
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private", "first_name": "M"},
+            "from": {"id": user, "is_bot": False, "first_name": "M"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        return {"update_id": self._id(), "message": message}
+
+    def button(self, user: int, label: str) -> dict:
+        message_id, rows = self._stub.keyboards[user]
+        data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
+        return {
+            "update_id": self._id(),
+            "callback_query": {
+                "id": str(self._id()),
+                "from": {"id": user, "is_bot": False, "first_name": "M"},
+                "chat_instance": str(user),
+                "data": data,
+                "message": {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": user, "type": "private", "first_name": "M"},
+                    "from": BOT_USER,
+                    "text": "…",
+                },
+            },
+        }
+
+
+Step = Callable[[int, int], Awaitable[None]]
+
+
+async def closed_loop(step: Step, members: int, steps: int) -> tuple[float, int]:
+    """Every member runs its script as fast as replies come back; returns (seconds, updates)."""
+    started = time.perf_counter()
+    await asyncio.gather(*(_play(step, 10_000 + m, steps) for m in range(members)))
+    return time.perf_counter() - started, members * steps
+
+
+async def _play(step: Step, user: int, steps: int) -> None:
+    for index in range(steps):
+        await step(user, index)
+
+
+async def paced(
+    step: Step, rate: float, seconds: float, steps: int, first_user: int
+) -> list[float]:
+    """Inject updates at a fixed rate from a pool of members; return each update's latency (s)."""
+    ready: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    members = int(rate) * 2
+    for m in range(members):
+        ready.put_nowait((first_user + m, 0))
+    latencies: list[float] = []
+    tasks: set[asyncio.Task] = set()
+
+    async def one(user: int, index: int, due: float) -> None:
+        await step(user, index)
+        latencies.append(time.perf_counter() - due)
+        if index + 1 < steps:
+            ready.put_nowait((user, index + 1))
+
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for n in range(total):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        user, index = await ready.get()
+        task = asyncio.create_task(one(user, index, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure_echo(members: int) -> float:
+    stub = StubRequest()
+    application = Application.builder().token(TOKEN).request(stub).updater(None).build()
+
+    async def echo(update: Update, context: object) -> None:
+        await update.message.reply_text(update.message.text)
+
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    updates = Updates(stub)
+    await application.initialize()
+
+    async def step(user: int, index: int) -> None:
+        data = updates.text(user, SCRIPT[index % len(SCRIPT)][1].lstrip("/") or "x")
+        await application.process_update(Update.de_json(data, application.bot))
+
+    seconds, count = await closed_loop(step, members, len(SCRIPT))
+    await application.shutdown()
+    return count / seconds
+
+
+async def measure_full(members: int, paced_seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(
+            None,
+            environ={
+                "BOT_DATABASE_PATH": str(Path(folder) / "bench.db"),
+                "BOT_TELEGRAM_TOKEN": TOKEN,
+            },
+        )
+        async with open_app(settings) as app:
+            stub = StubRequest()
+            channel = TelegramChannel(app, request=stub)
+            application = channel.application
+            await application.initialize()
+            updates = Updates(stub)
+
+            async def step(user: int, index: int) -> None:
+                kind, value = SCRIPT[index]
+                data = updates.text(user, value) if kind == "text" else updates.button(user, value)
+                await application.process_update(Update.de_json(data, application.bot))
+
+            seconds, count = await closed_loop(step, members, len(SCRIPT))
+            transactions = app.store.transactions
+            latencies = await paced(step, 1000, paced_seconds, len(SCRIPT), 1_000_000)
+            await application.shutdown()
+            return {
+                "updates": count,
+                "seconds": seconds,
+                "updates_per_s": count / seconds,
+                "transactions": transactions,
+                "p50_ms_at_1000": percentile(latencies, 0.50) * 1000,
+                "p99_ms_at_1000": percentile(latencies, 0.99) * 1000,
+                "paced_updates": len(latencies),
+            }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=400, help="members playing at once")
+    parser.add_argument("--paced-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    ceiling = await measure_echo(args.members)
+    full = await measure_full(args.members, args.paced_seconds)
+    ratio = full["updates_per_s"] / ceiling
+    print(f"bare PTB echo bot (ceiling):  {ceiling:8.0f} updates/s")
+    print(
+        f"full stack:                   {full['updates_per_s']:8.0f} updates/s "
+        f"({full['updates']} updates by {args.members} members in {full['seconds']:.2f} s, "
+        f"{full['transactions']} write transactions)"
+    )
+    print(f"ratio:                        {ratio:8.1%}   (goal ≥ 60%)")
+    print(
+        f"paced at 1000 updates/s:      p50 {full['p50_ms_at_1000']:.2f} ms, "
+        f"p99 {full['p99_ms_at_1000']:.2f} ms over {full['paced_updates']} updates "
+        "(goal p99 < 20 ms)"
+    )
+    print(
+        json.dumps(
+            {
+                "updates_per_s": round(full["updates_per_s"]),
+                "ceiling_updates_per_s": round(ceiling),
+                "ratio": round(ratio, 3),
+                "p99_ms_at_1000": round(full["p99_ms_at_1000"], 2),
+                "p50_ms_at_1000": round(full["p50_ms_at_1000"], 2),
+                "members": args.members,
+                "updates": full["updates"],
+                "write_transactions": full["transactions"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
