@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import random
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
@@ -13,6 +13,19 @@ from .models import Activity, Dialog, Member, Offer, Session, TurnChanges
 
 if TYPE_CHECKING:
     from .services import Services
+
+
+_PREFIX_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def new_offer_prefix() -> str:
+    """Four characters that tell this offer's buttons from older ones.
+
+    Not a secret: a member can only press buttons in their own chat, and every press is checked
+    against their stored offer. (os.urandom cost a system call per reply.)
+    """
+    bits = random.getrandbits(24)
+    return "".join(_PREFIX_ALPHABET[(bits >> shift) % 62] for shift in (0, 6, 12, 18))
 
 
 class Turn:
@@ -83,7 +96,7 @@ class Turn:
         person has agreed that anything about them may be stored.
         """
         choices = tuple(choices)
-        prefix = secrets.token_urlsafe(3)
+        prefix = new_offer_prefix()
         offer = Offer(prefix, tuple(c.key for c in choices), tuple(c.label for c in choices))
         self._set_dialog(
             self.dialog.with_(

@@ -79,7 +79,6 @@ class GroupCommitter:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         conn = self._conn
-        await conn.execute("BEGIN IMMEDIATE")
         try:
             groups: dict[tuple[int, str], list[Sequence]] = {}
             for pending in batch:
@@ -87,10 +86,10 @@ class GroupCommitter:
                     groups.setdefault((position, sql), []).append(params)
             for (_, sql), rows in sorted(groups.items(), key=lambda item: item[0][0]):
                 await conn.executemany(sql, rows)
-            await conn.execute("COMMIT")
+            await conn.commit()
             self.transactions += 1
         except BaseException:
-            await conn.execute("ROLLBACK")
+            await conn.rollback()
             raise
 
     async def close(self) -> None:

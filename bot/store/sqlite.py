@@ -65,7 +65,9 @@ class SqliteStore:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         ran = self._migrate()
-        self._writer = await self._connect()
+        # The writer lets sqlite3 open each transaction itself with BEGIN IMMEDIATE before the
+        # first write: one thread hop less per commit than an explicit BEGIN.
+        self._writer = await self._connect(isolation_level="IMMEDIATE")
         self._reader = await self._connect()
         self._committer = GroupCommitter(self._writer)
         rows = await self._read(
@@ -84,8 +86,8 @@ class SqliteStore:
         finally:
             conn.close()
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+    async def _connect(self, isolation_level: str | None = None) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=isolation_level)
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
