@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from .messages import Incoming, Kind, Reply
 from .models import LessonProgress, Member, Session
@@ -179,18 +177,35 @@ class Conversation:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    @asynccontextmanager
-    async def _serial(self, key: tuple[str, str]) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
+    def _serial(self, key: tuple[str, str]) -> _KeyLock:
+        return _KeyLock(self._locks, key)
+
+
+class _KeyLock:
+    """One asyncio.Lock per key while anyone holds or waits for it (kept small for 540k keys)."""
+
+    __slots__ = ("_key", "_lock", "_locks")
+
+    def __init__(self, locks: dict, key: tuple[str, str]) -> None:
+        self._locks, self._key = locks, key
+
+    async def __aenter__(self) -> None:
+        lock, users = self._locks.get(self._key, (None, 0))
+        self._lock = lock or asyncio.Lock()
+        self._locks[self._key] = (self._lock, users + 1)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            await self._lock.acquire()
+        except BaseException:  # cancelled while waiting: give the place up
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        lock, users = self._locks[self._key]
+        if users <= 1:
+            del self._locks[self._key]
+        else:
+            self._locks[self._key] = (lock, users - 1)

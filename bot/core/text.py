@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
@@ -14,6 +15,7 @@ def to_nfc(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+@lru_cache(maxsize=8192)  # labels and command words repeat on every turn
 def fold(text: str) -> str:
     """Fold case and Vietnamese diacritics so that 'BÀI HỌC', 'Bài học' and 'bai hoc' match."""
     decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
@@ -21,6 +23,7 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", bare.casefold().translate(_D_MAP)).strip()
 
 
+@lru_cache(maxsize=8192)
 def fold_compact(text: str) -> str:
     """Fold and drop spaces and punctuation: 'bài học', 'baihoc' and 'Bai-hoc' give 'baihoc'."""
     return "".join(ch for ch in fold(text) if ch.isalnum())

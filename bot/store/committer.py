@@ -51,7 +51,8 @@ class GroupCommitter:
         self._queue.append(pending)
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain())
-        await asyncio.shield(pending.done)
+        # A cancelled caller cancels only its wait: the write itself still commits.
+        await pending.done
 
     async def _drain(self) -> None:
         while self._queue:
@@ -79,6 +80,7 @@ class GroupCommitter:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         conn = self._conn
+        await conn.execute("BEGIN IMMEDIATE")
         try:
             groups: dict[tuple[int, str], list[Sequence]] = {}
             for pending in batch:
@@ -86,10 +88,10 @@ class GroupCommitter:
                     groups.setdefault((position, sql), []).append(params)
             for (_, sql), rows in sorted(groups.items(), key=lambda item: item[0][0]):
                 await conn.executemany(sql, rows)
-            await conn.commit()
+            await conn.execute("COMMIT")
             self.transactions += 1
         except BaseException:
-            await conn.rollback()
+            await conn.execute("ROLLBACK")
             raise
 
     async def close(self) -> None:

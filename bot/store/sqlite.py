@@ -65,9 +65,7 @@ class SqliteStore:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         ran = self._migrate()
-        # The writer lets sqlite3 open each transaction itself with BEGIN IMMEDIATE before the
-        # first write: one thread hop less per commit than an explicit BEGIN.
-        self._writer = await self._connect(isolation_level="IMMEDIATE")
+        self._writer = await self._connect()
         self._reader = await self._connect()
         self._committer = GroupCommitter(self._writer)
         rows = await self._read(
@@ -86,8 +84,9 @@ class SqliteStore:
         finally:
             conn.close()
 
-    async def _connect(self, isolation_level: str | None = None) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=isolation_level)
+    async def _connect(self) -> aiosqlite.Connection:
+        # Autocommit mode: the committer opens every write transaction with BEGIN IMMEDIATE.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
