@@ -297,3 +297,27 @@ async def test_many_members_at_once_share_transactions(app):
     assert rows(app, "SELECT count(*) FROM members") == [(150,)]
     assert rows(app, "SELECT count(*) FROM activity") == [(150,)]
     assert app.store.transactions < 150 * 7  # concurrent turns were grouped
+
+
+async def test_a_registered_member_opening_another_units_link_may_move(app, chat):
+    await chat.register()
+    await chat.send("/start BS-KP1")
+    assert "Chi bộ khu phố 1" in chat.text and "Chuyển hồ sơ" in chat.text
+    await chat.press("Giữ đơn vị cũ")
+    assert rows(app, "SELECT unit_code FROM members") == [("DEMO.HA.1",)]
+    await chat.send("/start BS-KP1")
+    await chat.press("Chuyển sang")
+    assert rows(app, "SELECT unit_code FROM members") == [("DEMO.BS.1",)]
+    await chat.send("/start BS-KP1")  # already there: just the welcome
+    assert "Rất vui được gặp lại" in chat.text
+
+
+async def test_member_only_buttons_after_erasing_say_register_first(app, chat):
+    await chat.register()
+    await chat.send("/baihoc")
+    next_lesson = chat.last_with_choices().token(0)
+    await chat.send("/xoadulieu")
+    await chat.press("Xóa vĩnh viễn")
+    await chat.press_token(next_lesson)
+    assert "hết hiệu lực" in chat.text  # the offer died with the data
+    assert rows(app, "SELECT count(*) FROM activity WHERE member_id IS NOT NULL") == [(0,)]

@@ -135,13 +135,15 @@ class Conversation:
 
     async def _choose(self, turn: Turn, key: str) -> None:
         namespace, _, value = key.partition(":")
-        handler = self.router.choice_handler(namespace)
+        choice = self.router.choice_handler(namespace)
         turn.close_offer()
-        if handler is None:
+        if choice is None:
             log.error("no handler for choice namespace %r", namespace)
             turn.say(turn.t("errors.stale_button"), notice=True)
-            return
-        await handler(turn, value)
+        elif choice.needs_member and turn.member is None:
+            turn.say(turn.t("errors.not_registered"))
+        else:
+            await choice.handler(turn, value)
 
     async def _command(self, turn: Turn, name: str, args: str, *, typed: str) -> None:
         command = self.router.command_named(name)

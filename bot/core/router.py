@@ -22,6 +22,14 @@ class Command:
     in_menu: bool = True
 
 
+@dataclass(frozen=True)
+class ChoiceHandler:
+    """Handles the choices of one namespace; some only make sense for registered members."""
+
+    handler: Handler
+    needs_member: bool = False
+
+
 class Router:
     """A registry filled by the features at start and read by the conversation core."""
 
@@ -30,7 +38,7 @@ class Router:
         self._ordered: list[Command] = []
         self._words: dict[str, Command] = {}
         self._states: dict[str, Handler] = {}
-        self._choices: dict[str, Handler] = {}
+        self._choices: dict[str, ChoiceHandler] = {}
 
     def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
         """Register a handler for ``/name`` and its aliases."""
@@ -55,11 +63,13 @@ class Router:
 
         return register
 
-    def choice(self, namespace: str) -> Callable[[Handler], Handler]:
+    def choice(
+        self, namespace: str, *, needs_member: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Register the handler of choices whose key is ``namespace:value``."""
 
         def register(handler: Handler) -> Handler:
-            self._choices[namespace] = handler
+            self._choices[namespace] = ChoiceHandler(handler, needs_member)
             return handler
 
         return register
@@ -84,7 +94,7 @@ class Router:
         """The free-text handler of a dialog state."""
         return self._states.get(state) if state else None
 
-    def choice_handler(self, namespace: str) -> Handler | None:
+    def choice_handler(self, namespace: str) -> ChoiceHandler | None:
         """The handler of a choice namespace."""
         return self._choices.get(namespace)
 

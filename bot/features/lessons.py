@@ -67,9 +67,6 @@ def register(router: Router, services: Services) -> None:
             ],
         )
 
-    @router.choice("lesson")
+    @router.choice("lesson", needs_member=True)
     async def on_next(turn: Turn, value: str) -> None:
-        if turn.member is None:
-            turn.say(turn.t("errors.not_registered"))
-            return
         await lesson(turn, "")

@@ -138,9 +138,9 @@ def register(router: Router, services: Services) -> None:
         turn.say(turn.t("onboarding.confirmed_short"), edit=True)
         await show_menu(turn, turn.t("onboarding.registered", greeting=greeting(turn)))
 
-    @router.choice("move")
+    @router.choice("move", needs_member=True)
     async def on_move(turn: Turn, code: str) -> None:
-        if code and turn.member is not None and org().get(code) is not None:
+        if code and org().get(code) is not None:
             turn.save_member(replace(turn.member, unit_code=code))
             turn.say(turn.t("profile.saved"), edit=True)
         await show_menu(turn, turn.t("onboarding.welcome_back", greeting=greeting(turn)))
@@ -195,21 +195,17 @@ def greeting(turn: Turn) -> str:
 
 def ask_name(turn: Turn, data: dict) -> None:
     """Ask for the full name (used by registration and profile edits)."""
-    turn.ask(
-        turn.t("onboarding.ask_name"),
-        [Choice("cancel:", turn.t("common.cancel"))],
-        state="onboarding.name",
-        data=data,
-    )
+    _ask_text(turn, "onboarding.ask_name", "onboarding.name", data)
 
 
 def ask_unit(turn: Turn, data: dict) -> None:
     """Ask for the unit's join code or part of its name."""
+    _ask_text(turn, "onboarding.ask_unit", "onboarding.unit", data)
+
+
+def _ask_text(turn: Turn, question: str, state: str, data: dict) -> None:
     turn.ask(
-        turn.t("onboarding.ask_unit"),
-        [Choice("cancel:", turn.t("common.cancel"))],
-        state="onboarding.unit",
-        data=data,
+        turn.t(question), [Choice("cancel:", turn.t("common.cancel"))], state=state, data=data
     )
 
 

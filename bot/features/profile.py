@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..content.texts import LOCALES
 from ..core.messages import Choice
 from ..core.router import Router
 from ..core.services import Services
 from ..core.turn import Turn
 from .help import show_menu
 from .onboarding import EDIT, ask_category, ask_name, ask_unit
-
-LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def register(router: Router, services: Services) -> None:
@@ -33,7 +32,7 @@ def register(router: Router, services: Services) -> None:
                 ),
                 lessons=turn.number(len(turn.progress.read)),
                 streak=turn.number(turn.progress.streak_on(turn.today)),
-                language=LANGUAGES[turn.locale],
+                language=turn.t(f"languages.{turn.locale}"),
             ),
             [
                 Choice("edit:name", turn.t("profile.edit_name")),
@@ -44,11 +43,8 @@ def register(router: Router, services: Services) -> None:
             ],
         )
 
-    @router.choice("edit")
+    @router.choice("edit", needs_member=True)
     async def on_edit(turn: Turn, field: str) -> None:
-        if turn.member is None:
-            turn.say(turn.t("errors.not_registered"))
-            return
         steps = {"name": ask_name, "unit": ask_unit, "category": ask_category}
         if field not in steps:
             turn.say(turn.t("errors.stale_button"), notice=True)
@@ -59,16 +55,16 @@ def register(router: Router, services: Services) -> None:
     async def language(turn: Turn, args: str) -> None:
         turn.ask(
             turn.t("profile.choose_language"),
-            [Choice(f"lang:{code}", label) for code, label in LANGUAGES.items()],
+            [Choice(f"lang:{code}", turn.t(f"languages.{code}")) for code in LOCALES],
         )
 
     @router.choice("lang")
     async def on_language(turn: Turn, code: str) -> None:
-        if code not in LANGUAGES:
+        if code not in LOCALES:
             turn.say(turn.t("errors.stale_button"), notice=True)
             return
         turn.set_locale(code)
-        await show_menu(turn, turn.t("profile.language_set", language=LANGUAGES[code]))
+        await show_menu(turn, turn.t("profile.language_set", language=turn.t(f"languages.{code}")))
 
     @router.command("xoadulieu", "deletedata")
     async def erase(turn: Turn, args: str) -> None:
@@ -80,9 +76,9 @@ def register(router: Router, services: Services) -> None:
             ],
         )
 
-    @router.choice("erase")
+    @router.choice("erase", needs_member=True)
     async def on_erase(turn: Turn, value: str) -> None:
-        if value != "yes" or turn.member is None:
+        if value != "yes":
             turn.say(turn.t("profile.erase_cancelled"), edit=True)
             return
         turn.erase_member()
