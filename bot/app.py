@@ -86,22 +86,27 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
 
 
 async def run(settings: Settings, *, console_user: str | None = None) -> int:
-    """Start every configured channel and run until they end or a signal stops them."""
+    """Start every configured channel and delivery; run until they end or a signal stops them."""
     from .channels.console import ConsoleChannel
+    from .delivery.service import Delivery
 
     async with open_app(settings) as app:
         stop = asyncio.Event()
         _install_signals(app, stop)
-        tasks = []
+        pushers, tasks = {}, []
         telegram = None
         if settings.telegram.token:
-            from .channels.telegram import TelegramChannel
+            from .channels.telegram import CHANNEL, TelegramChannel
 
             telegram = TelegramChannel(app)
             await telegram.start()
+            pushers[CHANNEL] = telegram
         if console_user is not None or settings.console_enabled():
             console = ConsoleChannel(app, console_user or settings.console.user)
+            pushers["console"] = console
             tasks.append(asyncio.create_task(console.run()))
+        delivery = Delivery(app, pushers)
+        await delivery.start()
         waiter = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -109,6 +114,7 @@ async def run(settings: Settings, *, console_user: str | None = None) -> int:
             waiter.cancel()
             for task in tasks:
                 task.cancel()
+            await delivery.stop()
             if telegram is not None:
                 await telegram.stop()
     return 0

@@ -13,6 +13,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,6 +94,22 @@ class OrganisationSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    # Telegram allows about 30 messages/s per bot; 25 stays clear of 429s.
+    rate_per_second: float = 25.0
+    per_chat_per_second: float = 1.0
+    group_per_minute: int = 20
+    # 0 = off. With Telegram's paid broadcasts (allow_paid_broadcast) up to 1,000 messages/s.
+    paid_rate_per_second: float = 0.0
+    # Local time range in which nothing is pushed ("" = no quiet hours); held until it ends.
+    quiet_hours: str = "21:30-06:30"
+    # A reminder missed while the bot was down is still sent this long after it was due.
+    missed_grace: str = "6h"
+    # Transient send errors are retried with exponential backoff up to this many attempts.
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     enabled: str = field(default="auto", metadata=_choices("auto", "true", "false"))
     user: str = "local"
@@ -109,6 +126,7 @@ class Settings:
     content: ContentSettings = ContentSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     console: ConsoleSettings = ConsoleSettings()
+    delivery: DeliverySettings = DeliverySettings()
     source: str = field(default="", metadata={"internal": True})
 
     @property
@@ -203,6 +221,11 @@ def _coerce(key: str, env_name: str, value, kind, metadata: Mapping, origin: Pat
             return int(str(value).strip())
         except ValueError:
             raise ConfigError(f"{where}: expected a whole number, got {value!r}") from None
+    if kind is float:
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
     if kind is Path:
         p = Path(str(value)).expanduser()
         return p if p.is_absolute() else origin / p
@@ -253,5 +276,51 @@ def _check_cross_field(s: Settings) -> None:
             )
     if not 1 <= tg.concurrent_updates <= 1024:
         raise ConfigError("telegram.concurrent_updates: use a number from 1 to 1024")
+    d = s.delivery
+    if d.rate_per_second <= 0 or d.per_chat_per_second <= 0 or d.group_per_minute <= 0:
+        raise ConfigError("delivery: rates must be greater than 0")
+    if d.paid_rate_per_second < 0 or d.max_attempts < 1:
+        raise ConfigError(
+            "delivery.paid_rate_per_second must be 0 (off) or more; max_attempts at least 1"
+        )
+    try:
+        parse_quiet_hours(d.quiet_hours)
+    except ValueError:
+        raise ConfigError(
+            f"delivery.quiet_hours (or BOT_DELIVERY_QUIET_HOURS): {d.quiet_hours!r} is not a "
+            "range like 21:30-06:30 (empty for none)"
+        ) from None
+    try:
+        parse_duration(d.missed_grace)
+    except ValueError:
+        raise ConfigError(
+            f"delivery.missed_grace (or BOT_DELIVERY_MISSED_GRACE): {d.missed_grace!r} is not "
+            "a duration like 6h, 90m or 0"
+        ) from None
     if not s.organisation.categories:
         raise ConfigError("organisation.categories: list at least one member category")
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'21:30-06:30' -> (21:30, 06:30); '' -> None (no quiet hours)."""
+    if not text.strip():
+        return None
+    start, end = (part.strip() for part in text.split("-"))
+    begin, finish = time.fromisoformat(start.zfill(5)), time.fromisoformat(end.zfill(5))
+    if begin == finish:
+        raise ValueError("empty range")
+    return begin, finish
+
+
+def parse_duration(text: str) -> timedelta:
+    """'6h', '90m', '45s', '0' -> a timedelta."""
+    text = text.strip().lower()
+    if text == "0":
+        return timedelta(0)
+    units = {"h": "hours", "m": "minutes", "s": "seconds", "d": "days"}
+    if len(text) < 2 or text[-1] not in units:
+        raise ValueError(text)
+    duration = timedelta(**{units[text[-1]]: float(text[:-1])})
+    if duration < timedelta(0):
+        raise ValueError(text)
+    return duration

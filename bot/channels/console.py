@@ -13,9 +13,13 @@ CHANNEL = "console"
 
 
 def render(reply: Reply) -> str:
-    """A reply as plain text, each choice on its own line as ``[n] label``."""
+    """A reply as text: choices as ``[n] label``, command buttons as ``/cmd — label``."""
     lines = [reply.text]
-    lines += [f"[{number}] {choice.label}" for number, choice in enumerate(reply.choices, 1)]
+    for number, choice in enumerate(reply.choices, 1):
+        if choice.key.startswith("/"):
+            lines.append(f"{choice.key} — {choice.label}")
+        else:
+            lines.append(f"[{number}] {choice.label}")
     return "\n".join(lines)
 
 
@@ -48,6 +52,11 @@ class ConsoleChannel:
             loop.call_soon_threadsafe(queue.put_nowait, None)
         except RuntimeError:  # the loop closed while we waited for input
             return
+
+    async def push(self, external_id: str, replies: list[Reply]) -> None:
+        """Print a message the bot pushes (a reminder) as it falls due."""
+        for reply in replies:
+            self._write(render(reply))
 
     async def run(self) -> None:
         """Converse until end of input."""

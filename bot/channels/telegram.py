@@ -21,6 +21,7 @@ from telegram.warnings import PTBUserWarning
 
 from ..core.messages import Incoming, Kind, Reply
 from ..core.text import split_text
+from ..delivery.errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
 from .webhook import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -253,28 +254,42 @@ class TelegramChannel:
         return True
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
+        try:
+            await self._send_parts(chat_id, reply)
+        except Forbidden:
+            await self._mark_blocked(chat_id)
+        except RetryAfter as exc:  # a reply waits once, then goes (the member is waiting)
+            log.warning("flood control: reply waits %.0f s", _seconds(exc.retry_after))
+            await asyncio.sleep(_seconds(exc.retry_after))
+            await self._send_parts(chat_id, reply)
+        except TimedOut:
+            # It may have arrived: sending again could duplicate it. The member can ask again.
+            log.warning("reply timed out; not resent")
+
+    async def _send_parts(self, chat_id: int, reply: Reply) -> None:
         parts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
-            try:
-                await self._send_once(chat_id, part, markup)
-            except Forbidden:
-                await self._mark_blocked(chat_id)
-                return
-            except TimedOut:
-                # It may have arrived: sending again could duplicate it. The member can ask again.
-                log.warning("reply timed out; not resent")
-                return
+            await self._call("sendMessage", chat_id=chat_id, text=part, reply_markup=markup)
 
-    async def _send_once(self, chat_id: int, text: str, markup: dict | None) -> None:
+    async def push(self, external_id: str, replies: list[Reply]) -> None:
+        """Send a message the bot pushes (for the outbox sender), raising delivery errors."""
         try:
-            await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
+            for reply in replies:
+                await self._send_parts(int(external_id), reply)
+        except Forbidden as exc:
+            raise Blocked(str(exc)) from exc
         except RetryAfter as exc:
-            delay = exc.retry_after
-            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
-            log.warning("flood control: reply waits %.0f s", seconds)
-            await asyncio.sleep(seconds)
-            await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
+            raise RetryLater(_seconds(exc.retry_after)) from exc
+        except TimedOut as exc:
+            # A pool timeout means the request never left; any other may have been delivered.
+            if "pool" in str(exc).lower():
+                raise Transient(str(exc)) from exc
+            raise MaybeDelivered(str(exc)) from exc
+        except BadRequest as exc:
+            raise Rejected(str(exc)) from exc
+        except TelegramError as exc:  # NetworkError and server errors: it did not arrive
+            raise Transient(str(exc)) from exc
 
     async def _mark_blocked(self, chat_id: int) -> None:
         log.info("a member has blocked the bot; marked unreachable")
@@ -287,3 +302,8 @@ class TelegramChannel:
             type(context.error).__name__,
             exc_info=(type(context.error), context.error, context.error.__traceback__),
         )
+
+
+def _seconds(delay: object) -> float:
+    # PTB gives retry_after as int seconds, or as a timedelta when PTB_TIMEDELTA is set.
+    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)

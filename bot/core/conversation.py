@@ -52,10 +52,6 @@ class Conversation:
             self._remember(key, session, turn, member)
             return turn.replies
 
-    def forget(self, channel: str, user_id: str) -> None:
-        """Drop a cached session (after a write by another path)."""
-        self._cache.pop((channel, user_id), None)
-
     # -- dispatch ------------------------------------------------------------------------
 
     async def _dispatch(self, turn: Turn) -> None:
@@ -78,6 +74,9 @@ class Conversation:
             await self._on_text(turn, to_nfc(incoming.text))
 
     async def _on_button(self, turn: Turn, token: str) -> None:
+        if token.startswith("/"):  # a command button: exactly as if it had been typed
+            await self._on_text(turn, token)
+            return
         offer = turn.dialog.offer
         prefix, _, index = token.rpartition(".")
         if offer is None or prefix != offer.prefix or not index.isdigit():
@@ -159,6 +158,23 @@ class Conversation:
         if not command.keeps_state:
             turn.finish()
         await command.handler(turn, args)
+
+    async def render_push(
+        self, channel: str, user_id: str, kind: str, payload: dict
+    ) -> list[Reply]:
+        """What to push to one account now (empty: nothing any more); changes no state."""
+        render = self.router.push_renderer(kind)
+        if render is None:
+            log.error("no renderer for pushes of kind %r", kind)
+            return []
+        key = (channel, user_id)
+        async with self._serial(key):
+            session = await self._session(key)
+            turn = Turn(Incoming(channel, user_id, Kind.PUSH), session, self.services)
+            await render(turn, payload)
+        if any(not c.key.startswith("/") for r in turn.replies for c in r.choices):
+            raise ValueError(f"pushes of kind {kind!r} may only offer command buttons")
+        return turn.replies
 
     # -- sessions ------------------------------------------------------------------------
 

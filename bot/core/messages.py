@@ -13,6 +13,7 @@ class Kind(Enum):
     BUTTON = "button"
     EDITED = "edited"
     UNSUPPORTED = "unsupported"
+    PUSH = "push"  # not from the member: the bot is preparing a message to push
 
 
 @dataclass(frozen=True)
@@ -51,5 +52,10 @@ class Reply:
     extras: dict = field(default_factory=dict, compare=False)
 
     def token(self, index: int) -> str:
-        """The opaque token a channel attaches to choice ``index`` (callback_data)."""
-        return f"{self.token_prefix}.{index}"
+        """The token a channel attaches to choice ``index`` (callback_data).
+
+        A choice whose key is a command ("/baihoc") carries the command itself: pressing it is
+        the same as typing it, so it needs no stored offer (used in pushed messages).
+        """
+        key = self.choices[index].key
+        return key if key.startswith("/") else f"{self.token_prefix}.{index}"

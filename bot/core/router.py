@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .text import fold_compact
 
 Handler = Callable[["Turn", str], Awaitable[None]]  # noqa: F821 - Turn is only a type here
+PushRenderer = Callable[["Turn", dict], Awaitable[None]]  # noqa: F821
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Router:
         self._words: dict[str, Command] = {}
         self._states: dict[str, Handler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
+        self._pushes: dict[str, PushRenderer] = {}
 
     def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
         """Register a handler for ``/name`` and its aliases."""
@@ -73,6 +75,19 @@ class Router:
             return handler
 
         return register
+
+    def push(self, kind: str) -> Callable[[PushRenderer], PushRenderer]:
+        """Register how to render outbox rows of ``kind`` at the moment they are sent."""
+
+        def register(renderer: PushRenderer) -> PushRenderer:
+            self._pushes[kind] = renderer
+            return renderer
+
+        return register
+
+    def push_renderer(self, kind: str) -> PushRenderer | None:
+        """The renderer of pushes of ``kind``."""
+        return self._pushes.get(kind)
 
     def add_words(self, command_name: str, words: list[str]) -> None:
         """Let typed phrases (any language, with or without diacritics) reach a command."""

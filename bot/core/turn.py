@@ -76,9 +76,19 @@ class Turn:
 
     # -- replying ------------------------------------------------------------------------
 
-    def say(self, text: str, *, edit: bool = False, notice: bool = False) -> None:
-        """Add a plain reply."""
-        self.replies.append(Reply(text, edit=edit, notice=notice))
+    def say(
+        self,
+        text: str,
+        *,
+        edit: bool = False,
+        notice: bool = False,
+        commands: Iterable[Choice] = (),
+    ) -> None:
+        """Add a reply; ``commands`` are buttons whose keys are commands ("/baihoc")."""
+        commands = tuple(commands)
+        if any(not c.key.startswith("/") for c in commands):
+            raise ValueError("command buttons need keys like '/baihoc'")
+        self.replies.append(Reply(text, commands, edit=edit, notice=notice))
 
     def ask(
         self,

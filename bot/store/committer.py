@@ -30,6 +30,8 @@ def _future() -> asyncio.Future:
 @dataclass
 class _Pending:
     statements: list[Statement]
+    returning: bool = False  # one statement whose result rows the caller wants back
+    rows: list = field(default_factory=list)
     done: asyncio.Future = field(default_factory=_future)
 
 
@@ -45,9 +47,16 @@ class GroupCommitter:
 
     async def write(self, statements: list[Statement]) -> None:
         """Apply ``statements`` atomically, in order; return once committed."""
-        if not statements:
-            return
-        pending = _Pending(statements)
+        if statements:
+            await self._submit(_Pending(statements))
+
+    async def write_returning(self, sql: str, params: Sequence) -> list[tuple]:
+        """Run one statement with a RETURNING clause in the shared transaction; its rows."""
+        pending = _Pending([(sql, params)], returning=True)
+        await self._submit(pending)
+        return pending.rows
+
+    async def _submit(self, pending: _Pending) -> None:
         self._queue.append(pending)
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain())
@@ -84,6 +93,10 @@ class GroupCommitter:
         try:
             groups: dict[tuple[int, str], list[Sequence]] = {}
             for pending in batch:
+                if pending.returning:
+                    (sql, params) = pending.statements[0]
+                    pending.rows = [tuple(r) for r in await conn.execute_fetchall(sql, params)]
+                    continue
                 for position, (sql, params) in enumerate(pending.statements):
                     groups.setdefault((position, sql), []).append(params)
             for (_, sql), rows in sorted(groups.items(), key=lambda item: item[0][0]):

@@ -26,6 +26,7 @@ from ..core.models import (
 from ..core.text import fold_compact
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
+from .outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
         self._committer: GroupCommitter | None = None
         self._last_member_id = 0
+        self.outbox = OutboxStore(self._read, lambda: self._committer)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -238,14 +240,6 @@ class SqliteStore:
             ]
         )
 
-    async def is_reachable(self, channel: str, user_id: str) -> bool:
-        """False once the account has blocked the bot; unknown accounts count as reachable."""
-        rows = await self._read(
-            "SELECT reachable FROM accounts WHERE channel = ? AND external_id = ?",
-            (channel, user_id),
-        )
-        return bool(rows[0][0]) if rows else True
-
     # -- organisation ---------------------------------------------------------------------
 
     async def sync_units(self, units: list[Unit], paths: dict[str, str]) -> dict[str, str]:
@@ -424,6 +418,12 @@ def _erase_statements(member_id: int) -> list[Statement]:
             (member_id,),
         ),
         ("DELETE FROM organizers WHERE member_id = ?", (member_id,)),
+        ("DELETE FROM outbox WHERE member_id = ? AND status = 'pending'", (member_id,)),
+        (
+            "UPDATE outbox SET member_id = NULL, external_id = '', payload = '{}'"
+            " WHERE member_id = ?",
+            (member_id,),
+        ),
         ("DELETE FROM accounts WHERE member_id = ?", (member_id,)),
         ("DELETE FROM members WHERE id = ?", (member_id,)),
     ]

@@ -1,0 +1,202 @@
+"""The sender: drains one channel's outbox through its rate limiter, exactly once where it can.
+
+Every row is claimed ('sending', committed) before it is sent and finished after, so a crash
+leaves at most the claimed rows 'unknown' (never resent on their own). Replies to a member's own
+message do not come this way: only what the bot pushes later does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from ..config import DeliverySettings, parse_quiet_hours
+from ..core.clock import Clock
+from ..core.messages import Reply
+from ..store.outbox import BLOCKED, CANCELLED, FAILED, SENT, UNKNOWN, OutboxRow, OutboxStore
+from .errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
+from .limiter import PerKeyGap, RateLimiter
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 300
+
+
+class Pusher(Protocol):
+    """A channel's way of sending one message to one account, raising delivery errors."""
+
+    async def push(self, external_id: str, replies: list[Reply]) -> None: ...
+
+
+Render = Callable[[OutboxRow], Awaitable[list[Reply]]]
+
+
+def is_quiet(moment: time, quiet: tuple[time, time] | None) -> bool:
+    """Whether a local time of day falls in the quiet hours (which may span midnight)."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    return start <= moment < end if start < end else (moment >= start or moment < end)
+
+
+def seconds_of_quiet(moment: datetime, quiet: tuple[time, time] | None) -> float:
+    """How long the quiet hours that ``moment`` (local time) falls in still last; 0 outside."""
+    if not is_quiet(moment.time(), quiet):
+        return 0.0
+    until = datetime.combine(moment.date(), quiet[1], moment.tzinfo)
+    if until <= moment:
+        until += timedelta(days=1)
+    return (until - moment).total_seconds()
+
+
+class Sender:
+    """Sends due outbox rows of one channel; ``wake()`` after enqueueing to start at once."""
+
+    def __init__(
+        self,
+        *,
+        channel: str,
+        pusher: Pusher,
+        outbox: OutboxStore,
+        render: Render,
+        clock: Clock,
+        zone: ZoneInfo,
+        settings: DeliverySettings,
+        concurrency: int = 128,
+    ) -> None:
+        self.channel = channel
+        self._pusher, self._outbox, self._render = pusher, outbox, render
+        self._clock, self._zone, self._settings = clock, zone, settings
+        rate = settings.paid_rate_per_second or settings.rate_per_second
+        self.limiter = RateLimiter(rate)
+        self._per_chat = PerKeyGap(settings.per_chat_per_second)
+        self._quiet = parse_quiet_hours(settings.quiet_hours)
+        # Claim only what the limiter will let through in about a tenth of a second, so that
+        # a crash leaves few rows 'unknown'.
+        self._claim_size = max(1, math.ceil(rate / 10))
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[asyncio.Task] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.sent = 0
+
+    def wake(self) -> None:
+        """New rows were queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming rows and wait for the sends in progress."""
+        self._stopping = True
+        self._wake.set()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Send until stopped."""
+        while not self._stopping:
+            self._wake.clear()
+            pause = await self._send_round()
+            if pause > 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(pause, IDLE_POLL_SECONDS))
+
+    async def drain(self) -> None:
+        """Send everything due now and wait for the sends to finish (tests, one-off runs)."""
+        while await self._send_round() == 0:
+            pass
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _send_round(self) -> float:
+        """Send what is due now; return how long to wait before looking again."""
+        now = self._clock.now()
+        quiet = seconds_of_quiet(now.astimezone(self._zone), self._quiet)
+        if quiet:
+            return quiet
+        rows = await self._outbox.due(self.channel, int(now.timestamp()), self._claim_size * 4)
+        if not rows:
+            return await self._until_next_due(now)
+        ready, seen = [], set()
+        for row in rows:
+            if row.external_id not in seen and self._per_chat.wait_for(row.external_id) == 0:
+                ready.append(row)
+            seen.add(row.external_id)
+        if not ready:
+            return min(self._per_chat.wait_for(row.external_id) for row in rows)
+        ready = ready[: self._claim_size]
+        claimed = await self._outbox.claim([r.id for r in ready], int(now.timestamp()))
+        for row in ready:
+            if row.id not in claimed:
+                continue  # cancelled (unsubscribed) since it was read
+            await self.limiter.acquire()
+            self._per_chat.take(row.external_id)
+            await self._slots.acquire()
+            task = asyncio.create_task(self._deliver(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+        return 0.0
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+
+    async def _until_next_due(self, now: datetime) -> float:
+        next_due = await self._outbox.next_due(self.channel)
+        if next_due is None:
+            return IDLE_POLL_SECONDS
+        return min(IDLE_POLL_SECONDS, max(0.0, next_due - now.timestamp()))
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        outbox = self._outbox
+        try:
+            replies = await self._render(row)
+            if not replies:
+                await outbox.finish(row.id, CANCELLED, self._stamp(), "nothing to send")
+                return
+            await self._pusher.push(row.external_id, replies)
+        except Blocked:
+            await outbox.block_account(row.channel, row.external_id, self._stamp())
+            await outbox.finish(row.id, BLOCKED, self._stamp())
+        except RetryLater as exc:
+            self.limiter.pause(exc.seconds)
+            await outbox.retry_later(
+                row.id,
+                self._stamp() + math.ceil(exc.seconds),
+                self._stamp(),
+                str(exc),
+                count_attempt=False,
+            )
+        except Transient as exc:
+            await self._retry_or_fail(row, str(exc) or type(exc).__name__)
+        except MaybeDelivered as exc:
+            log.warning("push %d timed out and may have arrived: marked unknown", row.id)
+            await outbox.finish(row.id, UNKNOWN, self._stamp(), str(exc))
+        except Rejected as exc:
+            await outbox.finish(row.id, FAILED, self._stamp(), str(exc))
+        except Exception as exc:  # a bug while rendering: keep the row for an operator
+            log.exception("push %d failed unexpectedly", row.id)
+            await outbox.finish(row.id, FAILED, self._stamp(), type(exc).__name__)
+        else:
+            self.sent += 1
+            await outbox.finish(row.id, SENT, self._stamp())
+
+    async def _retry_or_fail(self, row: OutboxRow, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self._settings.max_attempts:
+            await self._outbox.finish(row.id, FAILED, self._stamp(), error)
+            return
+        delay = min(BACKOFF_CAP_SECONDS, 2**attempts) * random.uniform(0.8, 1.2)
+        await self._outbox.retry_later(
+            row.id, self._stamp() + math.ceil(delay), self._stamp(), error
+        )
+
+    def _stamp(self) -> int:
+        return int(self._clock.now().timestamp())

@@ -1,0 +1,1 @@
+"""Printable documents the bot sends in chat (DOCX), built from plain data."""
