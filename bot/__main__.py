@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
+    # PTB 22 warns that RetryAfter.retry_after becomes a timedelta; take the new form now.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     command = args.command or "run"
     try:
         return asyncio.run(COMMANDS[command](settings, args))

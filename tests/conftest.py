@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from bot.core.clock import FakeClock
 from bot.core.messages import Incoming, Kind, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
+# PTB's opt-in to timedelta retry_after (as bot/__main__.py does); the bot handles both.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture

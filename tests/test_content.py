@@ -388,3 +388,10 @@ def test_percent_formats():
 def test_date_has_no_zero_padding():
     assert Texts.date(date(2026, 5, 19)) == "19/5/2026"
     assert Texts.date(date(2026, 1, 2)) == "2/1/2026"
+
+
+def test_a_bare_off_key_is_reported_instead_of_becoming_false(tmp_path):
+    folder = texts_folder(tmp_path, "a:\n  off: Tắt\n", "a:\n  off: Off\n")
+    findings = text_findings(folder)
+    assert findings and all("on, off, yes, no" in f.message for f in findings)
+    assert {f.file.name for f in findings} == {"vi.yaml", "en.yaml"}

@@ -24,11 +24,16 @@ def _placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def _flatten(data: object, prefix: str, out: dict[str, tuple[str, int]], line: int) -> None:
+def _flatten(
+    data: object, prefix: str, out: dict[str, tuple[str, int]], line: int, bad: list[int]
+) -> None:
     if isinstance(data, dict):
         for key, value in data.items():
             where = data.line_of(key) if isinstance(data, LineDict) else line
-            _flatten(value, f"{prefix}{key}.", out, where)
+            if not isinstance(key, str):  # YAML reads a bare on/off/yes/no key as a boolean
+                bad.append(where)
+                continue
+            _flatten(value, f"{prefix}{key}.", out, where, bad)
     elif isinstance(data, list):
         out[prefix[:-1]] = ("\n".join(str(v) for v in data), line)
     else:
@@ -55,7 +60,17 @@ class Texts:
                 findings += exc.findings
                 continue
             out: dict[str, tuple[str, int]] = {}
-            _flatten(data, "", out, 1)
+            bad: list[int] = []
+            _flatten(data, "", out, 1, bad)
+            findings += [
+                Finding(
+                    path,
+                    line,
+                    "a key is not text (YAML reads on, off, yes, no as true or "
+                    "false): rename it or put it in quotes",
+                )
+                for line in bad
+            ]
             flat[locale] = out
         if not findings:
             findings = _compare(folder, flat)

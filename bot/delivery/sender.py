@@ -77,7 +77,10 @@ class Sender:
         self._clock, self._zone, self._settings = clock, zone, settings
         rate = settings.paid_rate_per_second or settings.rate_per_second
         self.limiter = RateLimiter(rate)
-        self._per_chat = PerKeyGap(settings.per_chat_per_second)
+        # Per chat, seconds matter, not milliseconds: the injected clock (tests move it).
+        self._per_chat = PerKeyGap(
+            settings.per_chat_per_second, monotonic=lambda: clock.now().timestamp()
+        )
         self._quiet = parse_quiet_hours(settings.quiet_hours)
         # Claim only what the limiter will let through in about a tenth of a second, so that
         # a crash leaves few rows 'unknown'.

@@ -51,7 +51,7 @@ def register(router: Router, services: Services) -> None:
         turn.ask(
             f"{status}\n{turn.t('reminders.ask')}",
             [Choice(f"remind:{t}", t) for t in OFFERED]
-            + [Choice("remind:off", turn.t("reminders.off"))],
+            + [Choice("remind:off", turn.t("reminders.turn_off"))],
             state="reminders.time",
         )
 
