@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--account", help="channel account, e.g. telegram:12345 or console:admin")
     grant.add_argument("--revoke", action="store_true", help="take the right away instead")
     commands.add_parser("units", help="list units with join codes and Telegram links")
+    outbox = commands.add_parser("outbox", help="what the bot has pushed, by kind and status")
+    outbox.add_argument(
+        "--retry-unknown",
+        action="store_true",
+        help="send again the messages left 'unknown' by a crash (they may arrive twice)",
+    )
     return parser
 
 
@@ -107,7 +113,29 @@ async def _units(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "console": _console, "grant": _grant, "units": _units}
+async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from .app import open_app
+
+    async with open_app(settings) as app:
+        outbox = app.store.outbox
+        if args.retry_unknown:
+            count = await outbox.requeue_unknown(int(time.time()))
+            print(f"{count} 'unknown' messages queued again; they go out at the next start.")
+        counts = await outbox.counts()
+        if not counts:
+            print("The outbox is empty.")
+        for (kind, status), count in sorted(counts.items()):
+            print(f"{kind}\t{status}\t{count}")
+    return 0
+
+
+COMMANDS = {
+    "run": _run,
+    "console": _console,
+    "grant": _grant,
+    "units": _units,
+    "outbox": _outbox,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -120,3 +120,15 @@ def test_grant_and_units_commands(env):
     assert revoked.returncode == 0 and "Revoked" in revoked.stdout
     with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
         assert [a for (a,) in db.execute("SELECT action FROM audit_log")] == ["grant", "revoke"]
+
+
+def test_outbox_command_lists_and_requeues_unknown_messages(env):
+    assert run_bot(env, "outbox").stdout.strip() == "The outbox is empty."
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db, db:
+        db.execute(
+            "INSERT INTO outbox (key, channel, external_id, kind, status, not_before,"
+            " created_at, updated_at) VALUES ('k', 'telegram', '1', 'notice', 'unknown', 0, 0, 0)"
+        )
+    assert "notice\tunknown\t1" in run_bot(env, "outbox").stdout
+    retried = run_bot(env, "outbox", "--retry-unknown").stdout
+    assert "1 'unknown' messages queued again" in retried and "notice\tpending\t1" in retried
