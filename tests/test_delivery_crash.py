@@ -70,7 +70,7 @@ async def test_a_broadcast_survives_kill_9_without_duplicates(env, clock, tmp_pa
                 if c.params.get("text") == NOTICE["text"]
             ]
 
-        with (tmp_path / "bot.log").open("wb") as log:  # noqa: ASYNC230 - a local log file
+        with (tmp_path / "bot.log").open("wb") as log:
             first = await start_bot(env, log)
             await fake.wait_for(lambda: len(notices()) >= 30, timeout=20, what="30 notices")
             first.send_signal(signal.SIGKILL)
