@@ -106,6 +106,7 @@ async def run(settings: Settings, *, console_user: str | None = None) -> int:
             pushers["console"] = console
             tasks.append(asyncio.create_task(console.run()))
         delivery = Delivery(app, pushers)
+        app.services.wake_delivery = delivery.wake
         await delivery.start()
         waiter = asyncio.create_task(stop.wait())
         try:

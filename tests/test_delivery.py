@@ -144,10 +144,8 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-async def delivery(app, recorder):
-    service = Delivery(app, {"console": recorder})
-    yield service
-    service.scheduler.stop()
+def delivery(app, recorder):
+    return Delivery(app, {"console": recorder})
 
 
 async def test_a_reminder_is_queued_once_when_due_and_sent_with_the_streak(

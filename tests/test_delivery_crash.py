@@ -67,7 +67,7 @@ async def test_a_broadcast_survives_kill_9_without_duplicates(env, clock, tmp_pa
             return [
                 c.chat_id
                 for c in fake.calls_to("sendMessage")
-                if c.params.get("text") == NOTICE["text"]
+                if NOTICE["text"] in c.params.get("text", "")
             ]
 
         with (tmp_path / "bot.log").open("wb") as log:

@@ -41,6 +41,7 @@ class Router:
         self._states: dict[str, Handler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
         self._pushes: dict[str, PushRenderer] = {}
+        self.minute_jobs: list[Callable[[], Awaitable[None]]] = []
 
     def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
         """Register a handler for ``/name`` and its aliases."""
@@ -84,6 +85,11 @@ class Router:
             return renderer
 
         return register
+
+    def every_minute(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Register a job the delivery service runs once a minute."""
+        self.minute_jobs.append(job)
+        return job
 
     def push_renderer(self, kind: str) -> PushRenderer | None:
         """The renderer of pushes of ``kind``."""

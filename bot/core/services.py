@@ -30,6 +30,8 @@ class Services:
     bot_username: str = ""
     # Re-reads the units file; returns how many units are loaded (set by the app).
     reload_units: Callable[[], Awaitable[int]] | None = None
+    # Tells the senders that rows were queued (set by delivery; a no-op without it).
+    wake_delivery: Callable[[], None] = lambda: None
     zone: ZoneInfo = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,7 @@
 The schedule lives in the database (``reminders``), and so does the last moment looked at, so a
 restart picks up exactly where the bot stopped: reminders due while it was down are queued if
 they are still within ``missed_grace``, otherwise counted as missed. APScheduler only supplies
-the once-a-minute tick; nothing of the schedule is in its memory.
+the once-a-minute tick (delivery/service.py); nothing of the schedule is in its memory.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..config import DeliverySettings, parse_duration
 from ..core.clock import Clock
@@ -54,27 +52,6 @@ class ReminderScheduler:
         self._outbox, self._clock, self._zone = outbox, clock, zone
         self._grace = parse_duration(settings.missed_grace)
         self._on_queued = on_queued
-        self._scheduler: AsyncIOScheduler | None = None
-
-    def start(self) -> None:
-        """Tick at second 0 of every minute (call ``tick()`` once yourself at start)."""
-        self._scheduler = AsyncIOScheduler(timezone=self._zone)
-        self._scheduler.add_job(
-            self.tick,
-            "cron",
-            second=0,
-            id="reminders",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=50,
-        )
-        self._scheduler.start()
-
-    def stop(self) -> None:
-        """Stop ticking."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
 
     async def tick(self) -> None:
         """Queue what fell due since the last tick; count what is too old to send."""

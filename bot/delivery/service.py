@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from ..store.outbox import OutboxRow
 from .scheduler import ReminderScheduler
 from .sender import Pusher, Sender
@@ -39,6 +41,7 @@ class Delivery:
             on_queued=self.wake,
         )
         self._tasks: list[asyncio.Task] = []
+        self._ticker: AsyncIOScheduler | None = None
 
     async def _render(self, row: OutboxRow):
         return await self._app.conversation.render_push(
@@ -49,6 +52,16 @@ class Delivery:
         """Something was queued: every sender looks at once."""
         for sender in self.senders.values():
             sender.wake()
+
+    async def every_minute(self) -> None:
+        """Queue due reminders and run the features' minute jobs (e.g. broadcast summaries)."""
+        await self.scheduler.tick()
+        for job in self._app.conversation.router.minute_jobs:
+            try:
+                await job()
+            except Exception:
+                log.exception("minute job %s failed", getattr(job, "__name__", job))
+        self.wake()
 
     async def start(self) -> None:
         """Settle what a crash left in flight, catch up on missed reminders, start sending."""
@@ -61,13 +74,24 @@ class Delivery:
                 " (see `python -m bot outbox`)",
                 unknown,
             )
-        await self.scheduler.tick()
-        self.scheduler.start()
+        await self.every_minute()
+        self._ticker = AsyncIOScheduler(timezone=self._app.services.zone)
+        self._ticker.add_job(
+            self.every_minute,
+            "cron",
+            second=0,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=50,
+        )
+        self._ticker.start()
         self._tasks = [asyncio.create_task(s.run()) for s in self.senders.values()]
 
     async def stop(self) -> None:
         """Stop ticking, let sends in progress finish, stop the senders."""
-        self.scheduler.stop()
+        if self._ticker is not None:
+            self._ticker.shutdown(wait=False)
+            self._ticker = None
         for sender in self.senders.values():
             await sender.stop()
         for task in self._tasks:

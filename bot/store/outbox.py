@@ -41,11 +41,21 @@ class NewMessage:
     payload: dict
     not_before: int
     priority: int = 0
+    ref: str = ""
 
+
+# The reachable accounts of members in a unit subtree (by path prefix; unit codes may contain
+# '_', a LIKE wildcard, hence substr) and of the given categories ('[]' means all).
+_AUDIENCE = (
+    " FROM members m JOIN units u ON u.code = m.unit_code"
+    " JOIN accounts a ON a.member_id = m.id"
+    " WHERE substr(u.path, 1, length(?)) = ? AND a.reachable = 1"
+    " AND (? = '[]' OR m.category IN (SELECT value FROM json_each(?)))"
+)
 
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind, payload,"
-    " priority, not_before, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind, ref, payload,"
+    " priority, not_before, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -70,6 +80,7 @@ class OutboxStore:
                         m.external_id,
                         m.member_id,
                         m.kind,
+                        m.ref,
                         json.dumps(m.payload, ensure_ascii=False),
                         m.priority,
                         m.not_before,
@@ -264,6 +275,123 @@ class OutboxStore:
                 )
             )
         await self._committer().write(statements)
+
+    # -- broadcasts ----------------------------------------------------------------------
+
+    async def count_audience(self, path: str, categories: list[str]) -> int:
+        """How many reachable accounts of these categories are in the subtree at ``path``."""
+        rows = await self._read(
+            "SELECT count(*)" + _AUDIENCE,
+            (path, path, json.dumps(categories), json.dumps(categories)),
+        )
+        return rows[0][0]
+
+    async def create_broadcast(
+        self,
+        *,
+        unit_code: str,
+        path: str,
+        categories: list[str],
+        text: str,
+        created_by: int,
+        now: int,
+    ) -> tuple[int, int]:
+        """Store a notice and queue one row per recipient; returns (id, recipients).
+
+        The rows are written by one INSERT … SELECT: queueing 540,000 takes seconds, not a
+        loop in Python.
+        """
+        (broadcast_id,) = (
+            await self._committer().write_returning(
+                "INSERT INTO broadcasts (unit_code, categories, text, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (unit_code, json.dumps(categories), text, created_by, now),
+            )
+        )[0]
+        payload = json.dumps({"broadcast": broadcast_id})
+        cats = json.dumps(categories)
+        await self._committer().write(
+            [
+                (
+                    "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
+                    " ref, payload, priority, not_before, created_at, updated_at)"
+                    " SELECT 'notice:' || ? || ':' || a.channel || ':' || a.external_id,"
+                    " a.channel, a.external_id, m.id, 'notice', ?, ?, 1, ?, ?, ?" + _AUDIENCE,
+                    (
+                        broadcast_id,
+                        str(broadcast_id),
+                        payload,
+                        now,
+                        now,
+                        now,
+                        path,
+                        path,
+                        cats,
+                        cats,
+                    ),
+                ),
+                (
+                    "UPDATE broadcasts SET recipients = (SELECT count(*) FROM outbox"
+                    " WHERE kind = 'notice' AND ref = ?) WHERE id = ?",
+                    (str(broadcast_id), broadcast_id),
+                ),
+            ]
+        )
+        rows = await self._read("SELECT recipients FROM broadcasts WHERE id = ?", (broadcast_id,))
+        return broadcast_id, rows[0][0]
+
+    async def broadcast(self, broadcast_id: int) -> dict | None:
+        """A stored notice, or None."""
+        rows = await self._read(
+            "SELECT id, unit_code, categories, text, created_by, created_at, recipients,"
+            " finished_at FROM broadcasts WHERE id = ?",
+            (broadcast_id,),
+        )
+        if not rows:
+            return None
+        keys = (
+            "id",
+            "unit_code",
+            "categories",
+            "text",
+            "created_by",
+            "created_at",
+            "recipients",
+            "finished_at",
+        )
+        return dict(zip(keys, rows[0], strict=True))
+
+    async def progress(self, kind: str, ref: str) -> dict[str, int]:
+        """Rows of one broadcast (or other ref) per status."""
+        rows = await self._read(
+            "SELECT status, count(*) FROM outbox WHERE kind = ? AND ref = ? GROUP BY status",
+            (kind, ref),
+        )
+        return dict(rows)
+
+    async def finished_broadcasts(self) -> list[int]:
+        """Broadcasts with nothing left to send whose organizer has not been told yet."""
+        rows = await self._read(
+            "SELECT b.id FROM broadcasts b WHERE b.finished_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM outbox o WHERE o.kind = 'notice' AND o.ref = CAST(b.id AS TEXT)"
+            " AND o.status IN ('pending', 'sending'))",
+            (),
+        )
+        return [row[0] for row in rows]
+
+    async def accounts_of(self, member_id: int) -> list[tuple[str, str]]:
+        """The reachable (channel, account id) pairs of a member."""
+        rows = await self._read(
+            "SELECT channel, external_id FROM accounts WHERE member_id = ? AND reachable = 1",
+            (member_id,),
+        )
+        return [tuple(row) for row in rows]
+
+    async def mark_broadcast_finished(self, broadcast_id: int, now: int) -> None:
+        """Record that the organizer's final summary has been queued."""
+        await self._committer().write(
+            [("UPDATE broadcasts SET finished_at = ? WHERE id = ?", (now, broadcast_id))]
+        )
 
     # -- state ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ CREATE TABLE outbox (
     external_id TEXT NOT NULL,
     member_id   INTEGER,
     kind        TEXT NOT NULL,
+    ref         TEXT NOT NULL DEFAULT '',     -- what it belongs to, e.g. the broadcast id
     payload     TEXT NOT NULL DEFAULT '{}',
     priority    INTEGER NOT NULL DEFAULT 0,
     status      TEXT NOT NULL DEFAULT 'pending',
@@ -21,6 +22,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(status, channel, not_before);
 CREATE INDEX outbox_member ON outbox(member_id, kind, status);
+CREATE INDEX outbox_ref ON outbox(kind, ref, status);
 
 -- A member's reminder of one kind at a local time of day (minute of the day, 0..1439).
 CREATE TABLE reminders (
@@ -43,4 +45,17 @@ CREATE TABLE missed_reminders (
     kind        TEXT NOT NULL,
     count       INTEGER NOT NULL,
     PRIMARY KEY (day, kind)
+);
+
+-- An organizer's notice to a unit subtree and some member categories (all when empty).
+-- The text is stored once here; each outbox row only points at it.
+CREATE TABLE broadcasts (
+    id          INTEGER PRIMARY KEY,
+    unit_code   TEXT NOT NULL REFERENCES units(code),
+    categories  TEXT NOT NULL DEFAULT '[]',
+    text        TEXT NOT NULL,
+    created_by  INTEGER,
+    created_at  INTEGER NOT NULL,
+    recipients  INTEGER NOT NULL DEFAULT 0,
+    finished_at INTEGER
 );
