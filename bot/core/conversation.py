@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 
+from ..store.outbox import OutboxRow
 from .messages import Incoming, Kind, Reply
 from .models import LessonProgress, Member, Session
 from .router import Router
@@ -159,22 +160,44 @@ class Conversation:
             turn.finish()
         await command.handler(turn, args)
 
-    async def render_push(
-        self, channel: str, user_id: str, kind: str, payload: dict
-    ) -> list[Reply]:
-        """What to push to one account now (empty: nothing any more); changes no state."""
-        render = self.router.push_renderer(kind)
-        if render is None:
-            log.error("no renderer for pushes of kind %r", kind)
-            return []
-        key = (channel, user_id)
-        async with self._serial(key):
-            session = await self._session(key)
-            turn = Turn(Incoming(channel, user_id, Kind.PUSH), session, self.services)
-            await render(turn, payload)
-        if any(not c.key.startswith("/") for r in turn.replies for c in r.choices):
-            raise ValueError(f"pushes of kind {kind!r} may only offer command buttons")
-        return turn.replies
+    async def render_pushes(self, rows: list[OutboxRow]) -> dict[int, list[Reply] | Exception]:
+        """What to push for each outbox row now (an empty list: nothing any more).
+
+        Sessions not in the cache are loaded in one query for the whole batch and not cached
+        (a broadcast to 540,000 accounts must not flush the sessions of people chatting).
+        Nothing is written: a push changes no dialog state.
+        """
+        specs = {row.kind: self.router.push_spec(row.kind) for row in rows}
+        missing = {(r.channel, r.external_id) for r in rows} - self._cache.keys()
+        loaded = (
+            await self.services.store.load_sessions(
+                missing, progress=any(s and s.needs_progress for s in specs.values())
+            )
+            if missing
+            else {}
+        )
+        results: dict[int, list[Reply] | Exception] = {}
+        for row in rows:
+            key = (row.channel, row.external_id)
+            spec = specs[row.kind]
+            if spec is None:
+                results[row.id] = LookupError(f"no renderer for pushes of kind {row.kind!r}")
+                continue
+            session = self._cache.get(key) or loaded[key]
+            turn = Turn(Incoming(row.channel, row.external_id, Kind.PUSH), session, self.services)
+            try:
+                await spec.render(turn, row.payload)
+            except Exception as exc:
+                log.exception("rendering push %d of kind %s failed", row.id, row.kind)
+                results[row.id] = exc
+                continue
+            if any(not c.key.startswith("/") for r in turn.replies for c in r.choices):
+                results[row.id] = ValueError(
+                    f"pushes of kind {row.kind!r} may only offer commands"
+                )
+            else:
+                results[row.id] = turn.replies
+        return results
 
     # -- sessions ------------------------------------------------------------------------
 

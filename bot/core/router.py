@@ -31,6 +31,14 @@ class ChoiceHandler:
     needs_member: bool = False
 
 
+@dataclass(frozen=True)
+class PushSpec:
+    """A renderer of pushed messages and what it needs loaded."""
+
+    render: PushRenderer
+    needs_progress: bool = False
+
+
 class Router:
     """A registry filled by the features at start and read by the conversation core."""
 
@@ -40,7 +48,7 @@ class Router:
         self._words: dict[str, Command] = {}
         self._states: dict[str, Handler] = {}
         self._choices: dict[str, ChoiceHandler] = {}
-        self._pushes: dict[str, PushRenderer] = {}
+        self._pushes: dict[str, PushSpec] = {}
         self.minute_jobs: list[Callable[[], Awaitable[None]]] = []
 
     def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
@@ -77,11 +85,16 @@ class Router:
 
         return register
 
-    def push(self, kind: str) -> Callable[[PushRenderer], PushRenderer]:
-        """Register how to render outbox rows of ``kind`` at the moment they are sent."""
+    def push(
+        self, kind: str, *, needs_progress: bool = False
+    ) -> Callable[[PushRenderer], PushRenderer]:
+        """Register how to render outbox rows of ``kind`` at the moment they are sent.
+
+        ``needs_progress``: the renderer reads the member's lesson progress (costs a query).
+        """
 
         def register(renderer: PushRenderer) -> PushRenderer:
-            self._pushes[kind] = renderer
+            self._pushes[kind] = PushSpec(renderer, needs_progress)
             return renderer
 
         return register
@@ -91,8 +104,8 @@ class Router:
         self.minute_jobs.append(job)
         return job
 
-    def push_renderer(self, kind: str) -> PushRenderer | None:
-        """The renderer of pushes of ``kind``."""
+    def push_spec(self, kind: str) -> PushSpec | None:
+        """How pushes of ``kind`` are rendered."""
         return self._pushes.get(kind)
 
     def add_words(self, command_name: str, words: list[str]) -> None:

@@ -1,8 +1,9 @@
 """A rate limiter with a hard window, measured rather than assumed (see reference/telegram.md).
 
-Grants are spaced evenly at a little under the configured rate, and never more than the rate
-fall in any one-second window of grant times; time lost to a busy loop is not caught up in a
-burst. PTB's AIORateLimiter is a leaky bucket that let 39 calls through a 20-call window.
+Two rules together: a small token bucket refilled at a little under the rate (so sends are
+spread out, and a few late ones may catch up), and a sliding window that never lets more than
+``rate × HEADROOM`` grants into any one second. PTB's AIORateLimiter is a leaky bucket that let
+39 calls through a 20-call window; this one cannot, by construction.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-# Spacing grants 2% wider than the rate leaves room for network jitter between our grant and
-# the platform's arrival time, so that its one-second windows stay within the cap too.
+# Granting 2% under the rate leaves room for network jitter between our grant and the
+# platform's arrival time, so that its one-second windows stay within the cap too.
 HEADROOM = 0.98
+# How many grants may catch up at once after the event loop was late.
+BURST = 3
 
 
 class RateLimiter:
-    """At most ``rate`` grants in any one-second window, evenly spaced; pausable after a 429."""
+    """At most ``rate`` grants in any one-second window; pausable after a 429."""
 
     def __init__(
         self,
@@ -28,12 +31,14 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.rate = rate
-        self._interval = 1.0 / (rate * HEADROOM)
-        self._window = max(1, int(rate))
+        self._refill = rate * HEADROOM
+        self._window = max(1, int(self._refill))
         self._grants: deque[float] = deque(maxlen=self._window)
-        self._next = 0.0
-        self._paused_until = 0.0
+        self._tokens = 1.0
+        self._capacity = float(min(BURST, self._window))
         self._monotonic, self._sleep = monotonic, sleep
+        self._updated = monotonic()
+        self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
@@ -41,18 +46,25 @@ class RateLimiter:
         async with self._lock:
             while True:
                 now = self._monotonic()
-                ready = max(self._next, self._paused_until)
+                self._tokens = min(
+                    self._capacity, self._tokens + (now - self._updated) * self._refill
+                )
+                self._updated = now
+                ready = self._paused_until
+                if self._tokens < 1.0:
+                    ready = max(ready, now + (1.0 - self._tokens) / self._refill)
                 if len(self._grants) == self._window:
                     ready = max(ready, self._grants[0] + 1.0)
                 if ready <= now:
                     break
                 await self._sleep(ready - now)
+            self._tokens -= 1.0
             self._grants.append(now)
-            self._next = now + self._interval
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` (the platform said retry_after)."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+        self._tokens = 0.0
 
 
 class PerKeyGap:

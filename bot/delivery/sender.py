@@ -36,7 +36,9 @@ class Pusher(Protocol):
     async def push(self, external_id: str, replies: list[Reply]) -> None: ...
 
 
-Render = Callable[[OutboxRow], Awaitable[list[Reply]]]
+Prepared = tuple[OutboxRow, "list[Reply] | Exception"]
+# Renders a batch of rows: per row id, the replies to push or the error that prevented it.
+Render = Callable[[list[OutboxRow]], Awaitable[dict[int, "list[Reply] | Exception"]]]
 
 
 def is_quiet(moment: time, quiet: tuple[time, time] | None) -> bool:
@@ -70,7 +72,6 @@ class Sender:
         clock: Clock,
         zone: ZoneInfo,
         settings: DeliverySettings,
-        concurrency: int = 128,
     ) -> None:
         self.channel = channel
         self._pusher, self._outbox, self._render = pusher, outbox, render
@@ -85,9 +86,10 @@ class Sender:
         # Claim only what the limiter will let through in about a tenth of a second, so that
         # a crash leaves few rows 'unknown'.
         self._claim_size = max(1, math.ceil(rate / 10))
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._in_flight: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self.sent = 0
 
@@ -98,54 +100,96 @@ class Sender:
     async def stop(self) -> None:
         """Stop claiming rows and wait for the sends in progress."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def run(self) -> None:
-        """Send until stopped."""
+        """Send until stopped.
+
+        One task prepares the next batch (read, claim, render) while this one hands the
+        current batch to the rate limiter, so database work never leaves a slot unused.
+        """
+        batches: asyncio.Queue[list[Prepared]] = asyncio.Queue(maxsize=1)
+        producer = asyncio.create_task(self._produce(batches))
+        try:
+            while not self._stopping:
+                getter = asyncio.ensure_future(batches.get())
+                stopper = asyncio.ensure_future(self._stopped.wait())
+                done, _ = await asyncio.wait(
+                    {getter, stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                stopper.cancel()
+                if getter not in done:
+                    getter.cancel()
+                    break
+                await self._dispatch(getter.result())
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+
+    async def _produce(self, batches: asyncio.Queue) -> None:
         while not self._stopping:
             self._wake.clear()
-            pause = await self._send_round()
-            if pause > 0 and not self._stopping:
+            batch, pause = await self._next_batch()
+            if batch:
+                await batches.put(batch)
+            elif not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(pause, IDLE_POLL_SECONDS))
 
     async def drain(self) -> None:
         """Send everything due now and wait for the sends to finish (tests, one-off runs)."""
-        while await self._send_round() == 0:
-            pass
+        while True:
+            batch, _ = await self._next_batch()
+            if not batch:
+                break
+            await self._dispatch(batch)
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _send_round(self) -> float:
-        """Send what is due now; return how long to wait before looking again."""
+    async def _next_batch(self) -> tuple[list[Prepared], float]:
+        """Claim and render the next rows to send, or say how long to wait before looking."""
         now = self._clock.now()
         quiet = seconds_of_quiet(now.astimezone(self._zone), self._quiet)
         if quiet:
-            return quiet
+            return [], quiet
         rows = await self._outbox.due(self.channel, int(now.timestamp()), self._claim_size * 4)
         if not rows:
-            return await self._until_next_due(now)
+            return [], await self._until_next_due(now)
         ready, seen = [], set()
         for row in rows:
             if row.external_id not in seen and self._per_chat.wait_for(row.external_id) == 0:
                 ready.append(row)
             seen.add(row.external_id)
         if not ready:
-            return min(self._per_chat.wait_for(row.external_id) for row in rows)
+            return [], min(self._per_chat.wait_for(row.external_id) for row in rows)
         ready = ready[: self._claim_size]
         claimed = await self._outbox.claim([r.id for r in ready], int(now.timestamp()))
-        for row in ready:
-            if row.id not in claimed:
-                continue  # cancelled (unsubscribed) since it was read
+        # Rows cancelled (unsubscribed) since they were read are not claimed: skip them.
+        ready = [row for row in ready if row.id in claimed]
+        rendered = await self._render(ready) if ready else {}
+        return [(row, rendered[row.id]) for row in ready], 0.0
+
+    async def _dispatch(self, batch: list[Prepared]) -> None:
+        for row, replies in batch:
+            wait = self._per_chat.wait_for(row.external_id)
+            if wait:  # an earlier batch wrote to the same chat a moment ago
+                await self._outbox.retry_later(
+                    row.id,
+                    self._stamp() + math.ceil(wait),
+                    self._stamp(),
+                    "per-chat limit",
+                    count_attempt=False,
+                )
+                continue
             await self.limiter.acquire()
             self._per_chat.take(row.external_id)
             await self._slots.acquire()
-            task = asyncio.create_task(self._deliver(row))
+            task = asyncio.create_task(self._deliver(row, replies))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
-        return 0.0
 
     def _done(self, task: asyncio.Task) -> None:
         self._in_flight.discard(task)
@@ -157,10 +201,11 @@ class Sender:
             return IDLE_POLL_SECONDS
         return min(IDLE_POLL_SECONDS, max(0.0, next_due - now.timestamp()))
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def _deliver(self, row: OutboxRow, replies: list[Reply] | Exception) -> None:
         outbox = self._outbox
         try:
-            replies = await self._render(row)
+            if isinstance(replies, Exception):
+                raise replies
             if not replies:
                 await outbox.finish(row.id, CANCELLED, self._stamp(), "nothing to send")
                 return

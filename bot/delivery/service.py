@@ -7,7 +7,6 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ..store.outbox import OutboxRow
 from .scheduler import ReminderScheduler
 from .sender import Pusher, Sender
 
@@ -26,7 +25,7 @@ class Delivery:
                 channel=channel,
                 pusher=pusher,
                 outbox=outbox,
-                render=self._render,
+                render=app.conversation.render_pushes,
                 clock=services.clock,
                 zone=services.zone,
                 settings=app.settings.delivery,
@@ -42,11 +41,6 @@ class Delivery:
         )
         self._tasks: list[asyncio.Task] = []
         self._ticker: AsyncIOScheduler | None = None
-
-    async def _render(self, row: OutboxRow):
-        return await self._app.conversation.render_push(
-            row.channel, row.external_id, row.kind, row.payload
-        )
 
     def wake(self) -> None:
         """Something was queued: every sender looks at once."""

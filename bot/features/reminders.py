@@ -84,7 +84,7 @@ def register(router: Router, services: Services) -> None:
         else:
             turn.say(turn.t("reminders.saved", time=format_minute(minute)), edit=True)
 
-    @router.push(LESSON)
+    @router.push(LESSON, needs_progress=True)
     async def lesson_reminder(turn: Turn, payload: dict) -> None:
         if turn.member is None or turn.progress.last_day == turn.today:
             return  # no longer a member, or already read today: nothing to remind of

@@ -132,30 +132,53 @@ class SqliteStore:
 
     async def load_session(self, channel: str, user_id: str) -> Session:
         """The member, dialog and lesson progress of one channel account."""
-        # One round trip for account, member and dialog: most first contacts find neither.
-        rows = await self._read(
-            "SELECT m.id, m.full_name, m.unit_code, m.category, m.locale, m.consent_at,"
-            " m.created_at, d.state, d.data, d.offer, d.locale"
-            " FROM (SELECT ? AS channel, ? AS external_id) k"
-            " LEFT JOIN accounts a USING (channel, external_id)"
-            " LEFT JOIN members m ON m.id = a.member_id"
-            " LEFT JOIN dialogs d USING (channel, external_id)",
-            (channel, user_id),
-        )
-        row = rows[0]
-        member = Member(*row[:7]) if row[0] is not None else None
-        dialog = _dialog_from_row(row[7:]) if row[7] is not None else Dialog()
-        progress = await self._lesson_progress(member.id) if member else LessonProgress()
-        return Session(channel, user_id, member, dialog, progress)
+        return (await self.load_sessions([(channel, user_id)]))[(channel, user_id)]
 
-    async def _lesson_progress(self, member_id: int) -> LessonProgress:
+    async def load_sessions(
+        self, keys: Iterable[tuple[str, str]], *, progress: bool = True
+    ) -> dict[tuple[str, str], Session]:
+        """Sessions of many accounts in two round trips (one without lesson progress)."""
+        keys = list(keys)
         rows = await self._read(
-            "SELECT ref, day FROM activity WHERE member_id = ? AND kind = ? ORDER BY id",
-            (member_id, LESSON_READ),
+            "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'),"
+            " m.id, m.full_name, m.unit_code, m.category, m.locale, m.consent_at,"
+            " m.created_at, d.state, d.data, d.offer, d.locale"
+            " FROM json_each(?) k"
+            " LEFT JOIN accounts a ON a.channel = json_extract(k.value, '$[0]')"
+            "  AND a.external_id = json_extract(k.value, '$[1]')"
+            " LEFT JOIN members m ON m.id = a.member_id"
+            " LEFT JOIN dialogs d ON d.channel = json_extract(k.value, '$[0]')"
+            "  AND d.external_id = json_extract(k.value, '$[1]')",
+            (json.dumps(keys),),
         )
-        progress = LessonProgress()
-        for ref, day in rows:
-            progress = progress.after_reading(ref, _day_from_number(day))
+        found = {}
+        for row in rows:
+            member = Member(*row[2:9]) if row[2] is not None else None
+            dialog = _dialog_from_row(row[9:]) if row[9] is not None else Dialog()
+            found[(row[0], row[1])] = (member, dialog)
+        members = [m.id for m, _ in found.values() if m is not None]
+        progress_of = await self._lesson_progress(members) if progress and members else {}
+        return {
+            key: Session(
+                key[0],
+                key[1],
+                member,
+                dialog,
+                progress_of.get(member.id, LessonProgress()) if member else LessonProgress(),
+            )
+            for key, (member, dialog) in found.items()
+        }
+
+    async def _lesson_progress(self, member_ids: list[int]) -> dict[int, LessonProgress]:
+        rows = await self._read(
+            "SELECT member_id, ref, day FROM activity WHERE kind = ?"
+            " AND member_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (LESSON_READ, json.dumps(member_ids)),
+        )
+        progress: dict[int, LessonProgress] = {}
+        for member_id, ref, day in rows:
+            current = progress.get(member_id, LessonProgress())
+            progress[member_id] = current.after_reading(ref, _day_from_number(day))
         return progress
 
     async def save_turn(

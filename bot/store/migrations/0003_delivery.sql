@@ -20,7 +20,7 @@ CREATE TABLE outbox (
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX outbox_due ON outbox(status, channel, not_before);
+CREATE INDEX outbox_due ON outbox(status, channel, priority DESC, not_before);
 CREATE INDEX outbox_member ON outbox(member_id, kind, status);
 CREATE INDEX outbox_ref ON outbox(kind, ref, status);
 
