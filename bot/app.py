@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .config import Settings
+from .content.commitments import CommitmentContent, load_commitments
 from .content.lessons import load_lessons
 from .content.texts import Texts
 from .content.yamlfile import ContentError, Finding
@@ -34,8 +35,8 @@ class App:
     store: SqliteStore
 
 
-def load_content(settings: Settings) -> tuple[Texts, list]:
-    """Texts and lessons, validated; ContentError lists every problem."""
+def load_content(settings: Settings) -> tuple[Texts, list, CommitmentContent]:
+    """Texts, lessons and commitment suggestions, validated; ContentError lists every problem."""
     folder = settings.content.dir
     texts = Texts.load(folder / "texts", settings.locale)
     missing = [
@@ -45,7 +46,8 @@ def load_content(settings: Settings) -> tuple[Texts, list]:
     ]
     if missing:
         raise ContentError(missing)
-    return texts, load_lessons(folder / "lessons")
+    commitments = load_commitments(folder / "commitments.yaml", settings.organisation.categories)
+    return texts, load_lessons(folder / "lessons"), commitments
 
 
 async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation:
@@ -58,7 +60,7 @@ async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation
 @contextlib.asynccontextmanager
 async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
     """Validate content, open the store, build the conversation; close everything on exit."""
-    texts, lessons = load_content(settings)
+    texts, lessons, commitments = load_content(settings)
     org = load_units(settings.organisation.units_file)
     store = SqliteStore(settings.database.path, settings.database.busy_timeout_ms)
     ran = await store.open()
@@ -66,7 +68,9 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
         log.info("database %s migrated: %s", settings.database.path, ", ".join(ran))
     try:
         org = await with_join_codes(org, store)
-        services = Services(settings, store, clock or SystemClock(), texts, lessons, org)
+        services = Services(
+            settings, store, clock or SystemClock(), texts, lessons, commitments, org
+        )
 
         async def reload_units() -> int:
             fresh = load_units(settings.organisation.units_file)

@@ -113,6 +113,18 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class CommitmentSettings:
+    # Until this day (d/m) of each year members may write and change their commitment; a unit
+    # may set its own (commitment_deadline in the units file).
+    deadline: str = "31/3"
+    # Check-ins every N months (1 monthly, 3 quarterly, 0 none); a unit may set checkin_months.
+    checkin_months: int = 1
+    # The check-in reminder goes out on this day of the month at this local time.
+    checkin_day: int = 25
+    checkin_time: str = "19:00"
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     enabled: str = field(default="auto", metadata=_choices("auto", "true", "false"))
     user: str = "local"
@@ -130,6 +142,7 @@ class Settings:
     organisation: OrganisationSettings = OrganisationSettings()
     console: ConsoleSettings = ConsoleSettings()
     delivery: DeliverySettings = DeliverySettings()
+    commitments: CommitmentSettings = CommitmentSettings()
     source: str = field(default="", metadata={"internal": True})
 
     @property
@@ -301,6 +314,25 @@ def _check_cross_field(s: Settings) -> None:
             f"delivery.missed_grace (or BOT_DELIVERY_MISSED_GRACE): {d.missed_grace!r} is not "
             "a duration like 6h, 90m or 0"
         ) from None
+    c = s.commitments
+    if parse_day_month(c.deadline) is None:
+        raise ConfigError(
+            f"commitments.deadline (or BOT_COMMITMENTS_DEADLINE): {c.deadline!r} is not a day "
+            "of the year like 31/3"
+        )
+    if c.checkin_months not in CHECKIN_MONTHS:
+        raise ConfigError(
+            "commitments.checkin_months (or BOT_COMMITMENTS_CHECKIN_MONTHS): use one of "
+            + ", ".join(map(str, CHECKIN_MONTHS))
+        )
+    if not 1 <= c.checkin_day <= 28:
+        raise ConfigError("commitments.checkin_day: use a day from 1 to 28 (every month has it)")
+    try:
+        time.fromisoformat(c.checkin_time.zfill(5))
+    except ValueError:
+        raise ConfigError(
+            f"commitments.checkin_time: {c.checkin_time!r} is not a time like 19:00"
+        ) from None
     if not s.organisation.categories:
         raise ConfigError("organisation.categories: list at least one member category")
 
@@ -328,3 +360,19 @@ def parse_duration(text: str) -> timedelta:
     if duration < timedelta(0):
         raise ValueError(text)
     return duration
+
+
+# Every N months that divides the year into equal periods; 0 turns check-ins off.
+CHECKIN_MONTHS = (0, 1, 2, 3, 4, 6, 12)
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def parse_day_month(text: str) -> tuple[int, int] | None:
+    """'19/5' -> (19, 5); None when it is not a real day of the year."""
+    parts = str(text).strip().split("/")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    day, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
+        return None
+    return day, month

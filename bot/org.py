@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from .config import CHECKIN_MONTHS, parse_day_month
 from .content.yamlfile import Checker, ContentError, Finding, load_yaml
 from .core.models import Unit
 from .core.text import fold, fold_compact
@@ -20,6 +21,8 @@ _HEADERS = {
     "parent": ("parent", "parentcode", "macaptren", "captren", "donvicaptren"),
     "level": ("level", "cap", "capdonvi"),
     "join_code": ("joincode", "mathamgia"),
+    "commitment_deadline": ("commitmentdeadline", "hancamket"),
+    "checkin_months": ("checkinmonths", "kycapnhat"),
 }
 FIELDS = set(_HEADERS)
 
@@ -77,6 +80,14 @@ class Organisation:
         chain = self.ancestors(code)
         names = [u.name for u in reversed(chain[1:] if len(chain) > 1 else chain)]
         return ", ".join(names)
+
+    def inherited(self, code: str, field: str, default: object) -> object:
+        """A unit's own value of ``field``, else its nearest ancestor's, else ``default``."""
+        for unit in reversed(self.ancestors(code)):
+            value = getattr(unit, field)
+            if value not in ("", None):
+                return value
+        return default
 
     def search(self, text: str, limit: int = 8) -> list[Unit]:
         """Units whose name contains every typed word, diacritics and case ignored."""
@@ -155,10 +166,21 @@ def _unit(check: Checker, line: int, row: dict) -> Unit | None:
     join = str(row.get("join_code") or "").strip()
     if join and not _JOIN.match(join):
         check.add(line, f"{label}: 'join_code' must be 4–32 of A-Z, a-z, 0-9, '_', '-'")
+    deadline = str(row.get("commitment_deadline") or "").strip()
+    if deadline and parse_day_month(deadline) is None:
+        check.add(line, f"{label}: 'commitment_deadline' must be a day of the year like 31/3")
+    months_text = str(row.get("checkin_months") if row.get("checkin_months") is not None else "")
+    months = int(months_text) if months_text.strip().isdigit() else None
+    if months_text.strip() and months not in CHECKIN_MONTHS:
+        check.add(
+            line,
+            f"{label}: 'checkin_months' must be one of {', '.join(map(str, CHECKIN_MONTHS))}",
+        )
     if len(check.findings) > before:
         return None
     parent = str(row.get("parent") or "").strip() or None
-    return Unit(code, name, parent, str(row.get("level") or "").strip(), join)
+    level = str(row.get("level") or "").strip()
+    return Unit(code, name, parent, level, join, deadline, months)
 
 
 def _check_tree(check: Checker, placed: list[tuple[Unit, int]]) -> None:

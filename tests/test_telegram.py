@@ -278,3 +278,18 @@ async def test_the_token_never_reaches_the_logs(env, clock, fake, capsys):
     assert fake.token.split(":")[1] not in logged
     assert "Riêng" not in logged  # what members type is not logged either
     assert "BadRequest" in logged  # errors are logged by type
+
+
+async def test_the_year_end_report_arrives_as_a_document(bot, fake):
+    member = Member(fake)
+    await member.register()
+    await member.say("/camket", "Gợi ý cho Đảng viên")
+    for number in (1, 2, 3):
+        await member.press(f"⬜ {number}", f"{number}. ✅")
+    await member.press("Xong", "Bản cam kết năm 2026:")
+    await member.press("Lưu cam kết", "Đã lưu bản cam kết")
+    await member.say("/tongket", "Đã hoàn thành 0/3")
+    (call,) = await fake.wait_for_calls("sendDocument", chat_id=USER)
+    upload = call.params["document"]
+    assert upload.filename == "tu-danh-gia-cam-ket-2026.docx" and upload.content[:2] == b"PK"
+    assert "Bản tự đánh giá" in call.params["caption"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
-from ..core.messages import Incoming, Reply
+from ..core.messages import Document, Incoming, Reply
 
 CHANNEL = "console"
 
@@ -34,6 +35,7 @@ class ConsoleChannel:
         stdout: TextIO | None = None,
     ) -> None:
         self._conversation = app.conversation
+        self._exports = app.settings.database.path.parent / "exports"
         self._texts = app.services.texts
         self._locale = app.settings.locale
         self._user_id = user_id
@@ -76,3 +78,13 @@ class ConsoleChannel:
             )
             for reply in replies:
                 self._write(render(reply))
+                if reply.document is not None:
+                    self._write(f"📄 {self._save(reply.document)}")
+
+    def _save(self, document: Document) -> Path:
+        # A terminal cannot show a file: it goes next to the database, and the path is printed.
+        self._exports.mkdir(parents=True, exist_ok=True)
+        owner = "".join(ch for ch in self._user_id if ch.isalnum()) or "local"
+        path = self._exports / f"{owner}-{document.filename}"
+        path.write_bytes(document.content)
+        return path

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import warnings
 from collections import OrderedDict
 from urllib.parse import urlparse
 
-from telegram import (
-    BotCommand,
-    CallbackQuery,
-    Update,
-)
+from telegram import BotCommand, CallbackQuery, InputFile, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -255,6 +252,9 @@ class TelegramChannel:
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
         try:
+            if reply.document is not None:
+                await self._send_document(chat_id, reply)
+                return
             await self._send_parts(chat_id, reply)
         except Forbidden:
             await self._mark_blocked(chat_id)
@@ -265,6 +265,14 @@ class TelegramChannel:
         except TimedOut:
             # It may have arrived: sending again could duplicate it. The member can ask again.
             log.warning("reply timed out; not resent")
+
+    async def _send_document(self, chat_id: int, reply: Reply) -> None:
+        document = reply.document
+        await self.application.bot.send_document(
+            chat_id,
+            InputFile(io.BytesIO(document.content), filename=document.filename),
+            caption=reply.text[: MessageLimit.CAPTION_LENGTH] or None,
+        )
 
     async def _send_parts(self, chat_id: int, reply: Reply) -> None:
         parts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)

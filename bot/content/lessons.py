@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import parse_day_month
 from ..core.text import fold_compact
 from .yamlfile import Checker, ContentError, Finding, load_yaml
 
@@ -17,8 +18,6 @@ _STRAND_ALIASES = {fold_compact(s): s for s in STRANDS} | {
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}\Z")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
-_DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})\Z")
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 TITLE_MAX = 80
 BODY_MAX = 900
@@ -41,17 +40,6 @@ class Lesson:
     dates: tuple[str, ...]
     file: str
     line: int
-
-
-def parse_day_month(text: str) -> tuple[int, int] | None:
-    """'19/5' -> (19, 5); None when it is not a real day of the year."""
-    match = _DAY_MONTH.match(text.strip())
-    if not match:
-        return None
-    day, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
-        return None
-    return day, month
 
 
 def load_lessons(folder: Path) -> list[Lesson]:

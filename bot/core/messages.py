@@ -36,6 +36,14 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent with a reply (e.g. the year-end self-report)."""
+
+    filename: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message for the member who wrote; ``choices`` become buttons or numbered lines.
 
@@ -49,7 +57,7 @@ class Reply:
     token_prefix: str = ""
     edit: bool = False
     notice: bool = False
-    extras: dict = field(default_factory=dict, compare=False)
+    document: Document | None = None
 
     def token(self, index: int) -> str:
         """The token a channel attaches to choice ``index`` (callback_data).

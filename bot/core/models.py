@@ -15,6 +15,9 @@ class Unit:
     parent: str | None = None
     level: str = ""
     join_code: str = ""
+    # Unit-specific commitment rules; empty / None: as the parent unit (or the configuration).
+    commitment_deadline: str = ""
+    checkin_months: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..config import Settings
+from ..content.commitments import CommitmentContent
 from ..content.lessons import Lesson
 from ..content.texts import Texts
 from ..org import Organisation
@@ -26,6 +27,7 @@ class Services:
     clock: Clock
     texts: Texts
     lessons: list[Lesson]
+    commitments: CommitmentContent
     org: Organisation
     bot_username: str = ""
     # Re-reads the units file; returns how many units are loaded (set by the app).

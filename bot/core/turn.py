@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from .messages import Choice, Incoming, Reply
+from .messages import Choice, Document, Incoming, Reply
 from .models import Activity, Dialog, Member, Offer, Session, TurnChanges
 
 if TYPE_CHECKING:
@@ -90,6 +90,10 @@ class Turn:
             raise ValueError("command buttons need keys like '/baihoc'")
         self.replies.append(Reply(text, commands, edit=edit, notice=notice))
 
+    def attach(self, caption: str, document: Document) -> None:
+        """Send a file (with a short caption)."""
+        self.replies.append(Reply(caption, document=document))
+
     def ask(
         self,
         text: str,
@@ -121,6 +125,9 @@ class Turn:
     def repeat_offer(self, text: str) -> None:
         """Show the open offer again (same buttons stay valid) after a text we could not use."""
         offer = self.dialog.offer
+        if offer is None:  # a choice was just used: there is nothing left to show again
+            self.say(text)
+            return
         choices = tuple(Choice(k, lbl) for k, lbl in zip(offer.keys, offer.labels, strict=True))
         self.replies.append(Reply(text, choices, token_prefix=offer.prefix))
 

@@ -24,6 +24,7 @@ from ..core.models import (
     Unit,
 )
 from ..core.text import fold_compact
+from .commitments import CommitmentStore
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
 from .outbox import OutboxStore
@@ -59,6 +60,7 @@ class SqliteStore:
         self._committer: GroupCommitter | None = None
         self._last_member_id = 0
         self.outbox = OutboxStore(self._read, lambda: self._committer)
+        self.commitments = CommitmentStore(self._read, lambda: self._committer)
 
     # -- lifecycle -----------------------------------------------------------------------
 
