@@ -201,3 +201,23 @@ async def test_the_console_saves_the_document_next_to_the_database(app, user):
     saved = list((app.settings.database.path.parent / "exports").glob("*.docx"))
     assert len(saved) == 1 and saved[0].parent.name == "exports"
     assert f"📄 {saved[0]}" in out.getvalue()
+
+
+async def test_check_in_reminders_can_be_turned_off_even_when_queued(app, chat, clock):
+    await chat.register()
+    await write_commitment(chat)
+    delivery = Delivery(app, {"console": Recorder()})
+    clock.set(datetime(2026, 5, 25, 12, 0, tzinfo=UTC))
+    await delivery.every_minute()
+    assert rows(app, "SELECT status FROM outbox WHERE kind = 'checkin'") == [("pending",)]
+    await chat.send("/nhacnho")
+    assert "đang bật" in chat.text
+    await chat.press("Tắt nhắc cập nhật cam kết")
+    assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'checkin'") == [(0,)]
+    clock.set(datetime(2026, 6, 25, 12, 0, tzinfo=UTC))
+    await delivery.every_minute()
+    assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'checkin'") == [(0,)]
+    await chat.send("/nhacnho")
+    assert "đã tắt" in chat.text
+    await chat.press("Bật lại")
+    assert rows(app, "SELECT count(*) FROM reminder_optouts") == [(0,)]

@@ -92,8 +92,8 @@ async def test_a_broadcast_survives_kill_9_without_duplicates(env, clock, tmp_pa
         assert max(received.values()) == 1  # nobody got the notice twice
         assert final["sent"] + final["unknown"] == len(MEMBERS)
         # Only what was in flight is unknown: rows claimed for the next tenth of a second and
-        # sends whose 'sent' mark had not been committed yet.
-        assert final["unknown"] == killed_at["sending"] <= 5
+        # sends whose 'sent' mark (written every 50 ms) had not been committed yet.
+        assert final["unknown"] == killed_at["sending"] <= 8
         with closing(sqlite3.connect(db)) as conn:
             sent = {
                 int(e)

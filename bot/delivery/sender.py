@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from ..config import DeliverySettings, parse_quiet_hours
 from ..core.clock import Clock
 from ..core.messages import Reply
-from ..store.outbox import BLOCKED, CANCELLED, FAILED, SENT, UNKNOWN, OutboxRow, OutboxStore
+from ..store.outbox import BLOCKED, CANCELLED, FAILED, UNKNOWN, OutboxRow, OutboxStore
 from .errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
 from .limiter import PerKeyGap, RateLimiter
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300
+SENT_FLUSH_SECONDS = 0.05
 
 
 class Pusher(Protocol):
@@ -91,6 +92,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._sent_ids: list[int] = []
+        self._flush: asyncio.Task | None = None
         self.sent = 0
 
     def wake(self) -> None:
@@ -234,7 +237,21 @@ class Sender:
             await outbox.finish(row.id, FAILED, self._stamp(), type(exc).__name__)
         else:
             self.sent += 1
-            await outbox.finish(row.id, SENT, self._stamp())
+            await self._mark_sent(row.id)
+
+    async def _mark_sent(self, row_id: int) -> None:
+        # Successes are recorded together, every SENT_FLUSH_SECONDS: one statement instead of
+        # one per message. Until then the row stays 'sending' (after a crash: 'unknown').
+        self._sent_ids.append(row_id)
+        while row_id in self._sent_ids:  # a flush already under way may have missed it
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.create_task(self._flush_sent())
+            await asyncio.shield(self._flush)
+
+    async def _flush_sent(self) -> None:
+        await asyncio.sleep(SENT_FLUSH_SECONDS)
+        ids, self._sent_ids = self._sent_ids, []
+        await self._outbox.mark_sent(ids, self._stamp())
 
     async def _retry_or_fail(self, row: OutboxRow, error: str) -> None:
         attempts = row.attempts + 1

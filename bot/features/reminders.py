@@ -14,6 +14,7 @@ from ..delivery.sender import is_quiet
 from .lessons import next_lesson, reading_order
 
 LESSON = "lesson"
+CHECKIN = "checkin"  # commitment check-in reminders: on by default, can be muted
 # Times offered as buttons; any other time can be typed ("6:45", "19h30", "7").
 OFFERED = ("06:30", "07:00", "12:00", "18:00", "19:00", "20:00", "21:00")
 _TIME = re.compile(r"^\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*$", re.IGNORECASE)
@@ -48,10 +49,18 @@ def register(router: Router, services: Services) -> None:
             if minute is not None
             else turn.t("reminders.none")
         )
+        muted = await outbox.muted(turn.member.id, CHECKIN)
+        checkins = turn.t("reminders.checkin_off" if muted else "reminders.checkin_on")
         turn.ask(
-            f"{status}\n{turn.t('reminders.ask')}",
-            [Choice(f"remind:{t}", t) for t in OFFERED]
-            + [Choice("remind:off", turn.t("reminders.turn_off"))],
+            f"{status}\n{checkins}\n{turn.t('reminders.ask')}",
+            [
+                *(Choice(f"remind:{t}", t) for t in OFFERED),
+                Choice("remind:off", turn.t("reminders.turn_off")),
+                Choice(
+                    "remind:checkin",
+                    turn.t("reminders.checkin_unmute" if muted else "reminders.checkin_mute"),
+                ),
+            ],
             state="reminders.time",
         )
 
@@ -65,6 +74,13 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("remind", needs_member=True)
     async def on_choice(turn: Turn, value: str) -> None:
+        if value == "checkin":
+            muted = not await outbox.muted(turn.member.id, CHECKIN)
+            await outbox.set_muted(turn.member.id, CHECKIN, muted)
+            turn.finish()
+            key = "reminders.checkin_muted" if muted else "reminders.checkin_unmuted"
+            turn.say(turn.t(key), edit=True)
+            return
         await choose(turn, None if value == "off" else parse_time_of_day(value))
 
     async def choose(turn: Turn, minute: int | None) -> None:

@@ -186,6 +186,18 @@ class OutboxStore:
             ]
         )
 
+    async def mark_sent(self, row_ids: list[int], now: int) -> None:
+        """Record many successful sends in one statement."""
+        await self._committer().write(
+            [
+                (
+                    "UPDATE outbox SET status = 'sent', updated_at = ?"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (now, json.dumps(row_ids)),
+                )
+            ]
+        )
+
     async def retry_later(
         self, row_id: int, not_before: int, now: int, error: str, *, count_attempt: bool = True
     ) -> None:
@@ -392,6 +404,35 @@ class OutboxStore:
         await self._committer().write(
             [("UPDATE broadcasts SET finished_at = ? WHERE id = ?", (now, broadcast_id))]
         )
+
+    async def muted(self, member_id: int, kind: str) -> bool:
+        """Whether the member turned off reminders of ``kind`` (those on by default)."""
+        rows = await self._read(
+            "SELECT 1 FROM reminder_optouts WHERE member_id = ? AND kind = ?", (member_id, kind)
+        )
+        return bool(rows)
+
+    async def set_muted(self, member_id: int, kind: str, muted: bool) -> None:
+        """Turn a default-on reminder kind off (dropping what is queued) or on again."""
+        if muted:
+            statements = [
+                (
+                    "INSERT OR IGNORE INTO reminder_optouts (member_id, kind) VALUES (?, ?)",
+                    (member_id, kind),
+                ),
+                (
+                    "DELETE FROM outbox WHERE member_id = ? AND kind = ? AND status = 'pending'",
+                    (member_id, kind),
+                ),
+            ]
+        else:
+            statements = [
+                (
+                    "DELETE FROM reminder_optouts WHERE member_id = ? AND kind = ?",
+                    (member_id, kind),
+                )
+            ]
+        await self._committer().write(statements)
 
     # -- state ---------------------------------------------------------------------------
 

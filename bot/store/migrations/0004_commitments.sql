@@ -21,3 +21,10 @@ CREATE TABLE commitment_checkins (
     at          INTEGER NOT NULL,
     PRIMARY KEY (member_id, year, period, item)
 );
+
+-- Reminder kinds that are on unless a member turns them off (check-ins) are muted here.
+CREATE TABLE reminder_optouts (
+    member_id   INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    PRIMARY KEY (member_id, kind)
+);
