@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -344,3 +345,16 @@ def test_token_is_not_in_the_error_for_malformed_yaml_on_the_token_line(tmp_path
     message = config_error(config)
     assert "not valid YAML" in message
     assert not shows_token(message)
+
+
+def test_the_shipped_example_config_is_valid_and_documents_every_key():
+    root = Path(__file__).resolve().parent.parent
+    example = root / "config.example.yaml"
+    settings = load_settings(example, environ={})
+    assert settings.telegram.mode == "polling" and settings.delivery.rate_per_second == 25
+    text = example.read_text(encoding="utf-8")
+    for section in dataclasses.fields(settings):
+        value = getattr(settings, section.name)
+        if dataclasses.is_dataclass(value):
+            for key in dataclasses.fields(value):
+                assert f"{key.name}:" in text, f"{section.name}.{key.name} is not documented"

@@ -11,6 +11,7 @@ from ..core.services import Services
 from ..core.turn import Turn
 from .help import show_menu
 from .onboarding import EDIT, ask_category, ask_name, ask_unit
+from .reminders import format_minute
 
 
 def register(router: Router, services: Services) -> None:
@@ -20,6 +21,8 @@ def register(router: Router, services: Services) -> None:
     async def profile(turn: Turn, args: str) -> None:
         member = turn.member
         org = services.org
+        minute = await services.store.outbox.reminder_minute(member.id, "lesson")
+        items = await services.store.commitments.items(member.id, turn.today.year)
         unit = org.get(member.unit_code)
         turn.ask(
             turn.t(
@@ -33,6 +36,12 @@ def register(router: Router, services: Services) -> None:
                 lessons=turn.number(len(turn.progress.read)),
                 streak=turn.number(turn.progress.streak_on(turn.today)),
                 language=turn.t(f"languages.{turn.locale}"),
+                reminder=format_minute(minute)
+                if minute is not None
+                else turn.t("profile.reminder_off"),
+                commitment=turn.t("profile.commitment_items", count=len(items))
+                if items
+                else turn.t("profile.commitment_none"),
             ),
             [
                 Choice("edit:name", turn.t("profile.edit_name")),
