@@ -221,3 +221,14 @@ async def test_check_in_reminders_can_be_turned_off_even_when_queued(app, chat, 
     assert "đã tắt" in chat.text
     await chat.press("Bật lại")
     assert rows(app, "SELECT count(*) FROM reminder_optouts") == [(0,)]
+
+
+async def test_the_profile_shows_the_commitment_and_reminder(app, chat):
+    await chat.register()
+    await chat.send("/hoso")
+    assert "Nhắc bài học: tắt" in chat.text and "Cam kết năm nay: chưa viết" in chat.text
+    await write_commitment(chat)
+    await chat.send("/nhacnho")
+    await chat.press("20:00")
+    await chat.send("/hoso")
+    assert "Nhắc bài học: 20:00" in chat.text and "đã viết, 3 việc" in chat.text

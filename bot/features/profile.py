@@ -21,8 +21,7 @@ def register(router: Router, services: Services) -> None:
     async def profile(turn: Turn, args: str) -> None:
         member = turn.member
         org = services.org
-        minute = await services.store.outbox.reminder_minute(member.id, "lesson")
-        items = await services.store.commitments.items(member.id, turn.today.year)
+        minute, items = await services.store.profile_extras(member.id, turn.today.year)
         unit = org.get(member.unit_code)
         turn.ask(
             turn.t(
@@ -39,7 +38,7 @@ def register(router: Router, services: Services) -> None:
                 reminder=format_minute(minute)
                 if minute is not None
                 else turn.t("profile.reminder_off"),
-                commitment=turn.t("profile.commitment_items", count=len(items))
+                commitment=turn.t("profile.commitment_items", count=items)
                 if items
                 else turn.t("profile.commitment_none"),
             ),

@@ -134,7 +134,21 @@ class SqliteStore:
 
     async def load_session(self, channel: str, user_id: str) -> Session:
         """The member, dialog and lesson progress of one channel account."""
-        return (await self.load_sessions([(channel, user_id)]))[(channel, user_id)]
+        # The hot path of every first contact: one plain keyed query, no JSON.
+        rows = await self._read(
+            "SELECT m.id, m.full_name, m.unit_code, m.category, m.locale, m.consent_at,"
+            " m.created_at, d.state, d.data, d.offer, d.locale"
+            " FROM (SELECT ? AS channel, ? AS external_id) k"
+            " LEFT JOIN accounts a USING (channel, external_id)"
+            " LEFT JOIN members m ON m.id = a.member_id"
+            " LEFT JOIN dialogs d USING (channel, external_id)",
+            (channel, user_id),
+        )
+        row = rows[0]
+        member = Member(*row[:7]) if row[0] is not None else None
+        dialog = _dialog_from_row(row[7:]) if row[7] is not None else Dialog()
+        progress = (await self._lesson_progress([member.id])).get(member.id) if member else None
+        return Session(channel, user_id, member, dialog, progress or LessonProgress())
 
     async def load_sessions(
         self, keys: Iterable[tuple[str, str]], *, progress: bool = True
@@ -321,6 +335,16 @@ class SqliteStore:
         )
         await self._committer.write(statements)
         return codes
+
+    async def profile_extras(self, member_id: int, year: int) -> tuple[int | None, int | None]:
+        """(lesson reminder minute, number of commitment items this year), None where unset."""
+        rows = await self._read(
+            "SELECT (SELECT minute FROM reminders WHERE member_id = ? AND kind = 'lesson'),"
+            " (SELECT json_array_length(items) FROM commitments"
+            " WHERE member_id = ? AND year = ?)",
+            (member_id, member_id, year),
+        )
+        return rows[0][0], rows[0][1]
 
     async def members_count(self) -> int:
         """How many members are registered."""
