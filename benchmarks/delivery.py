@@ -162,13 +162,12 @@ async def send_for(
         settings=settings,
     )
     since = time.monotonic()
-    task = asyncio.create_task(sender.run())
+    sender.start()
     deadline = since + seconds
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         samples.append(rss_mb())
     await sender.stop()
-    task.cancel()
     arrivals = await stats(port, since)
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0
     return {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import itertools
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +18,7 @@ from bot.config import load_settings
 from bot.delivery.errors import Transient
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.scheduler import minute_ranges
-from bot.delivery.sender import seconds_of_quiet
+from bot.delivery.sender import Sender, seconds_of_quiet
 from bot.delivery.service import Delivery
 from bot.features.reminders import parse_time_of_day
 from bot.store.outbox import NewMessage, OutboxRow
@@ -441,3 +443,71 @@ async def test_a_clock_jumping_back_and_forth_sends_nothing_twice(
     await delivery.scheduler.tick()
     await delivery.senders["console"].drain()
     assert len(recorder.sent) == 1
+
+
+def make_sender(app, pusher, render) -> Sender:
+    settings = dataclasses.replace(app.settings.delivery, rate_per_second=200, quiet_hours="")
+    return Sender(
+        channel="console",
+        pusher=pusher,
+        outbox=app.store.outbox,
+        render=render,
+        clock=app.services.clock,
+        zone=app.services.zone,
+        settings=settings,
+    )
+
+
+async def queue_notices(app, clock, count: int) -> None:
+    now = int(clock.now().timestamp())
+    await app.store.outbox.enqueue(
+        [
+            NewMessage(f"t:{i}", "console", f"u{i}", None, "notice", NOTICE, now)
+            for i in range(count)
+        ],
+        now,
+    )
+
+
+async def test_an_error_while_preparing_a_batch_does_not_stop_the_sender(app, clock, recorder):
+    failures = []
+
+    async def render(rows):
+        if not failures:
+            failures.append(len(rows))
+            raise sqlite3.OperationalError("database is locked")
+        return await app.conversation.render_pushes(rows)
+
+    await queue_notices(app, clock, 30)
+    sender = make_sender(app, recorder, render)
+    sender.start()
+    try:
+        await asyncio.wait_for(_until(lambda: len(recorder.sent) == 30), 10)
+    finally:
+        await sender.stop()
+    assert failures and rows(app, "SELECT status, count(*) FROM outbox GROUP BY status") == [
+        ("sent", 30)
+    ]
+
+
+async def test_a_clean_stop_puts_unsent_claimed_rows_back(app, clock):
+    class Slow(Recorder):
+        async def push(self, external_id, replies):
+            await asyncio.sleep(0.02)
+            await super().push(external_id, replies)
+
+    slow = Slow()
+    await queue_notices(app, clock, 200)
+    sender = make_sender(app, slow, app.conversation.render_pushes)
+    sender.start()
+    await asyncio.sleep(0.3)
+    await sender.stop()
+    counts = dict(rows(app, "SELECT status, count(*) FROM outbox GROUP BY status"))
+    assert "sending" not in counts and "unknown" not in counts
+    assert counts["sent"] == len(slow.sent) and counts["pending"] == 200 - len(slow.sent)
+    assert rows(app, "SELECT max(attempts) FROM outbox WHERE status = 'pending'") == [(0,)]
+
+
+async def _until(predicate) -> None:
+    while not predicate():  # noqa: ASYNC110 - polling a plain list filled by another task
+        await asyncio.sleep(0.01)

@@ -168,7 +168,10 @@ class Conversation:
         Nothing is written: a push changes no dialog state.
         """
         specs = {row.kind: self.router.push_spec(row.kind) for row in rows}
-        missing = {(r.channel, r.external_id) for r in rows} - self._cache.keys()
+        keys = {(r.channel, r.external_id) for r in rows}
+        # A snapshot: sessions may leave the cache while the others load.
+        cached = {key: self._cache[key] for key in keys if key in self._cache}
+        missing = keys - cached.keys()
         loaded = (
             await self.services.store.load_sessions(
                 missing, progress=any(s and s.needs_progress for s in specs.values())
@@ -183,7 +186,7 @@ class Conversation:
             if spec is None:
                 results[row.id] = LookupError(f"no renderer for pushes of kind {row.kind!r}")
                 continue
-            session = self._cache.get(key) or loaded[key]
+            session = cached.get(key) or loaded[key]
             turn = Turn(Incoming(row.channel, row.external_id, Kind.PUSH), session, self.services)
             try:
                 await spec.render(turn, row.payload)

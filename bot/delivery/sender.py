@@ -93,6 +93,8 @@ class Sender:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._sent_ids: list[int] = []
+        self._claimed: set[int] = set()  # claimed, not yet handed to a send
+        self._runner: asyncio.Task | None = None
         self._flush: asyncio.Task | None = None
         self.sent = 0
 
@@ -100,47 +102,82 @@ class Sender:
         """New rows were queued: look now instead of at the next poll."""
         self._wake.set()
 
+    def start(self) -> asyncio.Task:
+        """Run the sender in the background until ``stop()``."""
+        self._runner = asyncio.create_task(self.run())
+        return self._runner
+
     async def stop(self) -> None:
-        """Stop claiming rows and wait for the sends in progress."""
+        """Stop claiming, put back what was claimed but not sent, wait for the sends under way.
+
+        A clean stop leaves nothing 'sending': only a crash can make rows 'unknown'.
+        """
         self._stopping = True
         self._stopped.set()
         self._wake.set()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+        await self._release_unpushed()
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        if self._flush is not None:
+            await asyncio.gather(self._flush, return_exceptions=True)
 
     async def run(self) -> None:
         """Send until stopped.
 
         One task prepares the next batch (read, claim, render) while this one hands the
-        current batch to the rate limiter, so database work never leaves a slot unused.
+        current batch to the rate limiter, so database work never leaves a slot unused. An
+        error in either is logged and its claimed rows go back to the queue; sending goes on.
         """
         batches: asyncio.Queue[list[Prepared]] = asyncio.Queue(maxsize=1)
         producer = asyncio.create_task(self._produce(batches))
         try:
             while not self._stopping:
-                getter = asyncio.ensure_future(batches.get())
-                stopper = asyncio.ensure_future(self._stopped.wait())
-                done, _ = await asyncio.wait(
-                    {getter, stopper}, return_when=asyncio.FIRST_COMPLETED
-                )
-                stopper.cancel()
-                if getter not in done:
-                    getter.cancel()
+                batch = await self._until_stopped(batches.get())
+                if batch is None:
                     break
-                await self._dispatch(getter.result())
+                try:
+                    await self._dispatch(batch)
+                except Exception:
+                    log.exception("sending a batch failed; its unsent rows go back to the queue")
+                    await self._release_unpushed()
         finally:
-            producer.cancel()
+            self._stopping = True
+            self._stopped.set()
             await asyncio.gather(producer, return_exceptions=True)
 
     async def _produce(self, batches: asyncio.Queue) -> None:
         while not self._stopping:
             self._wake.clear()
-            batch, pause = await self._next_batch()
+            try:
+                batch, pause = await self._next_batch()
+            except Exception:
+                log.exception("preparing a batch failed; its rows go back to the queue")
+                await self._release_unpushed()
+                batch, pause = [], IDLE_POLL_SECONDS
             if batch:
-                await batches.put(batch)
+                # If the sender stops meanwhile, the batch stays claimed and stop() puts it back.
+                await self._until_stopped(batches.put(batch))
             elif not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(pause, IDLE_POLL_SECONDS))
+
+    async def _until_stopped(self, awaitable):
+        """The result of ``awaitable``, or None (and it is cancelled) once the sender stops."""
+        task = asyncio.ensure_future(awaitable)
+        stopper = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            return None
+        return task.result()
+
+    async def _release_unpushed(self) -> None:
+        if self._claimed:
+            ids, self._claimed = sorted(self._claimed), set()
+            await self._outbox.release(ids, self._stamp())
 
     async def drain(self) -> None:
         """Send everything due now and wait for the sends to finish (tests, one-off runs)."""
@@ -170,6 +207,7 @@ class Sender:
             return [], min(self._per_chat.wait_for(row.external_id) for row in rows)
         ready = ready[: self._claim_size]
         claimed = await self._outbox.claim([r.id for r in ready], int(now.timestamp()))
+        self._claimed |= claimed
         # Rows cancelled (unsubscribed) since they were read are not claimed: skip them.
         ready = [row for row in ready if row.id in claimed]
         rendered = await self._render(ready) if ready else {}
@@ -177,8 +215,11 @@ class Sender:
 
     async def _dispatch(self, batch: list[Prepared]) -> None:
         for row, replies in batch:
+            if self._stopping:
+                return  # the rest is still claimed: stop() puts it back in the queue
             wait = self._per_chat.wait_for(row.external_id)
             if wait:  # an earlier batch wrote to the same chat a moment ago
+                self._claimed.discard(row.id)
                 await self._outbox.retry_later(
                     row.id,
                     self._stamp() + math.ceil(wait),
@@ -190,6 +231,7 @@ class Sender:
             await self.limiter.acquire()
             self._per_chat.take(row.external_id)
             await self._slots.acquire()
+            self._claimed.discard(row.id)
             task = asyncio.create_task(self._deliver(row, replies))
             self._in_flight.add(task)
             task.add_done_callback(self._done)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,7 +38,6 @@ class Delivery:
             settings=app.settings.delivery,
             on_queued=self.wake,
         )
-        self._tasks: list[asyncio.Task] = []
         self._ticker: AsyncIOScheduler | None = None
 
     def wake(self) -> None:
@@ -79,7 +77,8 @@ class Delivery:
             misfire_grace_time=50,
         )
         self._ticker.start()
-        self._tasks = [asyncio.create_task(s.run()) for s in self.senders.values()]
+        for sender in self.senders.values():
+            sender.start()
 
     async def stop(self) -> None:
         """Stop ticking, let sends in progress finish, stop the senders."""
@@ -88,6 +87,3 @@ class Delivery:
             self._ticker = None
         for sender in self.senders.values():
             await sender.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)

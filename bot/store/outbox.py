@@ -186,6 +186,18 @@ class OutboxStore:
             ]
         )
 
+    async def release(self, row_ids: list[int], now: int) -> None:
+        """Put claimed rows that were never pushed back in the queue (a clean stop, an error)."""
+        await self._committer().write(
+            [
+                (
+                    "UPDATE outbox SET status = 'pending', attempts = attempts - 1, updated_at = ?"
+                    " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'",
+                    (now, json.dumps(row_ids)),
+                )
+            ]
+        )
+
     async def mark_sent(self, row_ids: list[int], now: int) -> None:
         """Record many successful sends in one statement."""
         await self._committer().write(
