@@ -210,6 +210,7 @@ async def main() -> None:
             root = org.children(None)[0].code
             started = time.perf_counter()
             _, queued = await app.store.outbox.create_broadcast(
+                request_key="benchmark",
                 unit_code=root,
                 path=org.path(root),
                 categories=[],

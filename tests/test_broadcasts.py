@@ -100,3 +100,57 @@ def test_eta_rounds_up_to_whole_minutes():
     assert eta_parts(1, 25) == (0, 1)
     assert eta_parts(1501, 25) == (0, 2)
     assert eta_parts(120_000, 25) == (1, 20)  # 80 minutes, as reference/telegram.md says
+
+
+async def test_pressing_send_again_after_a_failure_does_not_send_twice(app, people, monkeypatch):
+    org = people
+    await org.send("/thongbao")
+    await org.send(TEXT)
+    await org.press("Đảng bộ xã Hòa An")
+    await org.press("Xong")
+    send = org.last_with_choices().token(0)
+
+    async def failing_log(**kwargs):  # the turn fails after the notice was queued
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(app.store, "log_action", failing_log)
+    await org.press_token(send)
+    assert "sự cố" in org.text
+    monkeypatch.undo()
+    await org.press_token(send)  # the same, still open, preview
+    assert rows(app, "SELECT count(*) FROM broadcasts") == [(1,)]
+    assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'notice'") == [(4,)]
+
+
+async def test_a_notice_and_its_rows_are_queued_together(app, people):
+    org = app.services.org
+    broadcast_id, recipients = await app.store.outbox.create_broadcast(
+        request_key="r1",
+        unit_code="DEMO",
+        path=org.path("DEMO"),
+        categories=["dang_vien"],
+        text=TEXT,
+        created_by=None,
+        now=0,
+    )
+    again = await app.store.outbox.create_broadcast(
+        request_key="r1",
+        unit_code="DEMO",
+        path=org.path("DEMO"),
+        categories=["dang_vien"],
+        text=TEXT,
+        created_by=None,
+        now=5,
+    )
+    assert again == (broadcast_id, recipients) and recipients == 4  # org, a, b, d
+    keys = [k for (k,) in rows(app, "SELECT key FROM outbox")]
+    assert all(k.startswith(f"notice:{broadcast_id}:") and k.endswith(":console") for k in keys)
+
+
+async def test_a_notice_keeps_its_line_breaks(app, people):
+    org = people
+    await org.send("/thongbao")
+    await org.send("Họp chi bộ:\n- Thời gian: 8:00\n- Địa điểm: hội trường")
+    await org.press("Chi bộ thôn Tây")
+    await org.press("Xong")
+    assert "Họp chi bộ:\n- Thời gian: 8:00\n- Địa điểm: hội trường" in org.text

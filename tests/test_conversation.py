@@ -321,3 +321,14 @@ async def test_member_only_buttons_after_erasing_say_register_first(app, chat):
     await chat.press_token(next_lesson)
     assert "hết hiệu lực" in chat.text  # the offer died with the data
     assert rows(app, "SELECT count(*) FROM activity WHERE member_id IS NOT NULL") == [(0,)]
+
+
+async def test_unusual_digits_and_line_breaks_are_handled(app, chat):
+    await chat.send("/start")
+    await chat.send("²")  # isdigit() but not a number we can use
+    assert "chọn một trong các mục" in chat.text
+    await chat.send("1")
+    await chat.send("Nguyễn\nVăn   An")
+    await chat.send("HA-DONG")
+    await chat.press("Đảng viên")
+    assert "Họ tên: Nguyễn Văn An" in chat.text

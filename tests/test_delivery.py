@@ -108,8 +108,9 @@ def test_minute_ranges_cross_midnight():
     [
         ("19:30", 1170),
         ("19h30", 1170),
-        ("7", 420),
+        ("7", None),  # a bare number picks a numbered choice, it is not a time
         ("7h", 420),
+        ("7 g", 420),
         ("06.45", 405),
         ("25:00", None),
         ("abc", None),

@@ -119,7 +119,7 @@ class Conversation:
         if offer is None:
             return None
         stripped = text.strip().rstrip(".)")
-        if stripped.isdigit() and 1 <= int(stripped) <= len(offer.keys):
+        if stripped.isascii() and stripped.isdigit() and 1 <= int(stripped) <= len(offer.keys):
             return offer.keys[int(stripped) - 1]
         typed = fold_compact(text)
         for key, label in zip(offer.keys, offer.labels, strict=True):

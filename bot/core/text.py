@@ -7,12 +7,16 @@ import unicodedata
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
+_LINE_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
 
 
 def to_nfc(text: str) -> str:
-    """Normalise to NFC and collapse runs of white space, as stored and shown."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, with runs of spaces collapsed and at most one blank line; line breaks are kept."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_LINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 @lru_cache(maxsize=8192)  # labels and command words repeat on every turn

@@ -7,6 +7,7 @@ queued as one outbox row per recipient, rendered when it is sent.
 from __future__ import annotations
 
 import math
+import secrets
 
 from ..core.messages import Choice
 from ..core.router import Router
@@ -135,6 +136,8 @@ def register(router: Router, services: Services) -> None:
 
     async def preview(turn: Turn, data: dict, *, edit: bool = False) -> None:
         org = services.org
+        # Pressing "send" twice (or again after an error) must not send the notice twice.
+        data = {**data, "request": secrets.token_hex(8)}
         audience = await outbox.count_audience(org.path(data["unit"]), data["cats"])
         cats = ", ".join(turn.t(f"categories.{c}") for c in data["cats"]) or turn.t(
             "broadcast.all_categories"
@@ -180,6 +183,7 @@ def register(router: Router, services: Services) -> None:
             turn.say(turn.t("errors.not_allowed"))
             return
         broadcast_id, _recipients = await outbox.create_broadcast(
+            request_key=data["request"],
             unit_code=data["unit"],
             path=services.org.path(data["unit"]),
             categories=data["cats"],
@@ -248,7 +252,7 @@ def register(router: Router, services: Services) -> None:
             await outbox.enqueue(
                 [
                     NewMessage(
-                        f"{SUMMARY}:{broadcast_id}:{channel}:{external_id}",
+                        f"{SUMMARY}:{broadcast_id}:{organizer}:{channel}",
                         channel,
                         external_id,
                         organizer,

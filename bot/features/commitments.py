@@ -152,6 +152,7 @@ def register(router: Router, services: Services) -> None:
     @router.state("commitment.pick")
     async def on_own_item(turn: Turn, text: str) -> None:
         data = dict(turn.dialog.data)
+        text = " ".join(text.split())  # an item is one line
         if len(text) > ITEM_MAX:
             turn.repeat_offer(turn.t("commitments.item_too_long", limit=ITEM_MAX))
         elif len(data["picked"]) + len(data["own"]) >= MAX_ITEMS:
@@ -237,7 +238,7 @@ def register(router: Router, services: Services) -> None:
         if len(data["answers"]) >= len(items):
             turn.say(turn.t("errors.stale_button"))
             return
-        notes = {**data["notes"], str(len(data["answers"])): text[:ITEM_MAX]}
+        notes = {**data["notes"], str(len(data["answers"])): " ".join(text.split())[:ITEM_MAX]}
         ask_status(turn, {**data, "notes": notes}, items)
 
     @router.choice("cki", needs_member=True)

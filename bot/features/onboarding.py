@@ -25,7 +25,7 @@ REGISTER, EDIT = "register", "edit"
 
 def clean_full_name(text: str) -> str | None:
     """'nguyễn  văn AN' -> 'Nguyễn Văn An'; None unless it looks like a full name (≥ 2 words)."""
-    name = to_nfc(text)
+    name = " ".join(to_nfc(text).split())
     if not len(name.split()) >= 2 or len(name) > NAME_MAX or not _NAME_CHARS.match(name):
         return None
     return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())

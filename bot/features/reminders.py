@@ -15,13 +15,14 @@ from .lessons import next_lesson, reading_order
 
 LESSON = "lesson"
 CHECKIN = "checkin"  # commitment check-in reminders: on by default, can be muted
-# Times offered as buttons; any other time can be typed ("6:45", "19h30", "7").
+# Times offered as buttons; any other time can be typed ("6:45", "19h30", "7h"). A bare number
+# is not a time: on the console and Zalo it picks the numbered choice, as everywhere else.
 OFFERED = ("06:30", "07:00", "12:00", "18:00", "19:00", "20:00", "21:00")
-_TIME = re.compile(r"^\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*$", re.IGNORECASE)
+_TIME = re.compile(r"^\s*(\d{1,2})\s*[:hg.]\s*(\d{2})?\s*$", re.IGNORECASE)
 
 
 def parse_time_of_day(text: str) -> int | None:
-    """'19:30', '19h30', '19h', '7' -> minute of the day; None if it is not a time."""
+    """'19:30', '19h30', '19h' -> minute of the day; None if it is not a time."""
     match = _TIME.match(text)
     if not match:
         return None

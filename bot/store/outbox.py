@@ -46,10 +46,11 @@ class NewMessage:
 
 # The reachable accounts of members in a unit subtree (by path prefix; unit codes may contain
 # '_', a LIKE wildcard, hence substr) and of the given categories ('[]' means all).
-_AUDIENCE = (
-    " FROM members m JOIN units u ON u.code = m.unit_code"
-    " JOIN accounts a ON a.member_id = m.id"
-    " WHERE substr(u.path, 1, length(?)) = ? AND a.reachable = 1"
+_AUDIENCE_FROM = (
+    "members m JOIN units u ON u.code = m.unit_code JOIN accounts a ON a.member_id = m.id"
+)
+_AUDIENCE_WHERE = (
+    "substr(u.path, 1, length(?)) = ? AND a.reachable = 1"
     " AND (? = '[]' OR m.category IN (SELECT value FROM json_each(?)))"
 )
 
@@ -305,7 +306,7 @@ class OutboxStore:
     async def count_audience(self, path: str, categories: list[str]) -> int:
         """How many reachable accounts of these categories are in the subtree at ``path``."""
         rows = await self._read(
-            "SELECT count(*)" + _AUDIENCE,
+            "SELECT count(*) FROM " + _AUDIENCE_FROM + " WHERE " + _AUDIENCE_WHERE,
             (path, path, json.dumps(categories), json.dumps(categories)),
         )
         return rows[0][0]
@@ -313,56 +314,52 @@ class OutboxStore:
     async def create_broadcast(
         self,
         *,
+        request_key: str,
         unit_code: str,
         path: str,
         categories: list[str],
         text: str,
-        created_by: int,
+        created_by: int | None,
         now: int,
     ) -> tuple[int, int]:
         """Store a notice and queue one row per recipient; returns (id, recipients).
 
-        The rows are written by one INSERT … SELECT: queueing 540,000 takes seconds, not a
-        loop in Python.
+        One transaction: the notice, its rows (one INSERT … SELECT: 540,000 in seconds) and
+        the count, so no one ever sees a notice without its rows. ``request_key`` makes a
+        repeated request (a second press of "send") return the same notice, not a new one.
         """
-        (broadcast_id,) = (
-            await self._committer().write_returning(
-                "INSERT INTO broadcasts (unit_code, categories, text, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (unit_code, json.dumps(categories), text, created_by, now),
-            )
-        )[0]
-        payload = json.dumps({"broadcast": broadcast_id})
         cats = json.dumps(categories)
         await self._committer().write(
             [
                 (
+                    "INSERT OR IGNORE INTO broadcasts (request_key, unit_code, categories, text,"
+                    " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (request_key, unit_code, cats, text, created_by, now),
+                ),
+                (
                     "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
                     " ref, payload, priority, not_before, created_at, updated_at)"
-                    " SELECT 'notice:' || ? || ':' || a.channel || ':' || a.external_id,"
-                    " a.channel, a.external_id, m.id, 'notice', ?, ?, 1, ?, ?, ?" + _AUDIENCE,
-                    (
-                        broadcast_id,
-                        str(broadcast_id),
-                        payload,
-                        now,
-                        now,
-                        now,
-                        path,
-                        path,
-                        cats,
-                        cats,
-                    ),
+                    " SELECT 'notice:' || b.id || ':' || m.id || ':' || a.channel,"
+                    " a.channel, a.external_id, m.id, 'notice', CAST(b.id AS TEXT),"
+                    " json_object('broadcast', b.id), 1, ?, ?, ?"
+                    " FROM broadcasts b, "
+                    + _AUDIENCE_FROM
+                    + " WHERE b.request_key = ? AND b.recipients = 0 AND "
+                    + _AUDIENCE_WHERE,
+                    (now, now, now, request_key, path, path, cats, cats),
                 ),
                 (
                     "UPDATE broadcasts SET recipients = (SELECT count(*) FROM outbox"
-                    " WHERE kind = 'notice' AND ref = ?) WHERE id = ?",
-                    (str(broadcast_id), broadcast_id),
+                    " WHERE kind = 'notice' AND ref = CAST(broadcasts.id AS TEXT))"
+                    " WHERE request_key = ? AND recipients = 0",
+                    (request_key,),
                 ),
             ]
         )
-        rows = await self._read("SELECT recipients FROM broadcasts WHERE id = ?", (broadcast_id,))
-        return broadcast_id, rows[0][0]
+        rows = await self._read(
+            "SELECT id, recipients FROM broadcasts WHERE request_key = ?", (request_key,)
+        )
+        return rows[0][0], rows[0][1]
 
     async def broadcast(self, broadcast_id: int) -> dict | None:
         """A stored notice, or None."""

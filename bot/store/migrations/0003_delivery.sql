@@ -51,6 +51,7 @@ CREATE TABLE missed_reminders (
 -- The text is stored once here; each outbox row only points at it.
 CREATE TABLE broadcasts (
     id          INTEGER PRIMARY KEY,
+    request_key TEXT NOT NULL UNIQUE,         -- one notice per confirmed preview
     unit_code   TEXT NOT NULL REFERENCES units(code),
     categories  TEXT NOT NULL DEFAULT '[]',
     text        TEXT NOT NULL,
