@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from telegram.error import InvalidToken
+
 from .config import ConfigError, Settings, load_settings
 from .content.yamlfile import ContentError
 from .logs import setup_logging
@@ -30,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(COMMANDS[command](settings, args))
     except ContentError as exc:
         print(f"Content error ({len(exc.findings)}):\n{exc}", file=sys.stderr)
+        return 2
+    except InvalidToken:
+        # PTB's message quotes the token: say what to check instead.
+        print(
+            "Telegram refused the token (or telegram.base_url does not point to a Bot API"
+            " server): check BOT_TELEGRAM_TOKEN and BOT_TELEGRAM_BASE_URL.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

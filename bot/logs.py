@@ -16,11 +16,18 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._secrets:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, "**********")
-            record.msg, record.args = message, None
+            record.msg, record.args = self._redact(record.getMessage()), None
+            if record.exc_info:  # tracebacks quote exception messages, which may hold a token
+                record.exc_text = self._redact(
+                    logging.Formatter().formatException(record.exc_info)
+                )
+                record.exc_info = None
         return True
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "**********")
+        return text
 
 
 def setup_logging(settings: Settings) -> None:

@@ -232,3 +232,36 @@ async def test_the_profile_shows_the_commitment_and_reminder(app, chat):
     await chat.press("20:00")
     await chat.send("/hoso")
     assert "Nhắc bài học: 20:00" in chat.text and "đã viết, 3 việc" in chat.text
+
+
+async def test_a_deadline_of_29_february_means_the_end_of_february(env, clock, tmp_path):
+    units = tmp_path / "units.yaml"
+    text = (ROOT / "content" / "demo" / "units.yaml").read_text("utf-8")
+    units.write_text(
+        text.replace(
+            "    join_code: HOA-AN\n", "    join_code: HOA-AN\n    commitment_deadline: 29/2\n"
+        ),
+        "utf-8",
+    )
+    settings = load_settings(None, environ={**env, "BOT_ORGANISATION_UNITS_FILE": str(units)})
+    clock.set(datetime(2026, 2, 10, 3, 0, tzinfo=UTC))
+    async with open_app(settings, clock=clock) as app:
+        chat = Chat(app)
+        await chat.register()
+        await write_commitment(chat)
+        assert "28/2/2026" in chat.text
+
+
+async def test_a_commitment_confirmed_after_new_year_is_not_saved_into_the_new_year(
+    app, chat, clock
+):
+    clock.set(datetime(2026, 12, 31, 16, 50, tzinfo=UTC))  # 23:50 on 31 December
+    await chat.register()
+    await chat.send("/camket")
+    for number in (1, 2, 3):
+        await chat.press(f"⬜ {number}")
+    await chat.press("Xong")
+    clock.advance(minutes=20)
+    await chat.press("Lưu cam kết")
+    assert "hết hiệu lực" in chat.text
+    assert rows(app, "SELECT count(*) FROM commitments") == [(0,)]

@@ -132,3 +132,30 @@ def test_outbox_command_lists_and_requeues_unknown_messages(env):
     assert "notice\tunknown\t1" in run_bot(env, "outbox").stdout
     retried = run_bot(env, "outbox", "--retry-unknown").stdout
     assert "1 'unknown' messages queued again" in retried and "notice\tpending\t1" in retried
+
+
+async def test_a_refused_token_is_reported_without_printing_it(env):
+    from .fakes.telegram_api import FakeTelegram
+
+    async with FakeTelegram(token="999:THE-REAL-TOKEN") as fake:
+        token = "123456:SECRET-TOKEN-VALUE"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env={
+                **os.environ,
+                **env,
+                "BOT_TELEGRAM_TOKEN": token,
+                "BOT_TELEGRAM_BASE_URL": fake.base_url,
+            },
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert "Telegram refused the token" in err.decode()
+    assert "SECRET-TOKEN-VALUE" not in (out + err).decode()

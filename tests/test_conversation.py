@@ -332,3 +332,14 @@ async def test_unusual_digits_and_line_breaks_are_handled(app, chat):
     await chat.send("HA-DONG")
     await chat.press("Đảng viên")
     assert "Họ tên: Nguyễn Văn An" in chat.text
+
+
+async def test_erasing_an_organizer_anonymises_the_audit_log(app, chat):
+    await chat.register()
+    member_id = rows(app, "SELECT id FROM members")[0][0]
+    await app.store.grant(member_id, "DEMO.HA", actor="test", now=0)
+    await app.store.log_action(actor="console:u1", action="broadcast", scope="unit:DEMO.HA", now=1)
+    await chat.send("/xoadulieu")
+    await chat.press("Xóa vĩnh viễn")
+    assert ("console:u1",) not in rows(app, "SELECT actor FROM audit_log")
+    assert ("erased",) in rows(app, "SELECT actor FROM audit_log")

@@ -512,3 +512,50 @@ async def test_a_clean_stop_puts_unsent_claimed_rows_back(app, clock):
 async def _until(predicate) -> None:
     while not predicate():  # noqa: ASYNC110 - polling a plain list filled by another task
         await asyncio.sleep(0.01)
+
+
+async def test_a_grace_of_zero_still_sends_reminders_on_time(env, clock):
+    settings = load_settings(None, environ={**env, "BOT_DELIVERY_MISSED_GRACE": "0"})
+    async with open_app(settings, clock=clock) as app:
+        chat = Chat(app)
+        await chat.register()
+        await set_reminder(chat, "08:02")
+        recorder = Recorder()
+        delivery = Delivery(app, {"console": recorder})
+        await delivery.scheduler.tick()
+        for _ in range(3):
+            clock.advance(minutes=1)
+            await delivery.scheduler.tick()
+        await delivery.senders["console"].drain()
+        assert len(recorder.sent) == 1
+        assert rows(app, "SELECT count(*) FROM missed_reminders") == [(0,)]
+
+
+async def test_a_reminder_held_past_its_day_is_dropped(app, chat, clock, delivery, recorder):
+    await chat.register()
+    await set_reminder(chat, "21:00")
+    await delivery.scheduler.tick()
+    clock.set(datetime(2026, 5, 10, 14, 0, tzinfo=UTC))  # 21:00
+    await delivery.scheduler.tick()
+    clock.set(datetime(2026, 5, 10, 14, 31, tzinfo=UTC))  # 21:31: quiet hours hold it
+    await delivery.senders["console"].drain()
+    clock.set(datetime(2026, 5, 10, 23, 31, tzinfo=UTC))  # 06:31 the next day
+    await delivery.senders["console"].drain()
+    assert recorder.sent == []  # "today's lesson" would be wrong now
+    assert rows(app, "SELECT status FROM outbox") == [("cancelled",)]
+
+
+def test_ptb_errors_map_to_what_the_sender_should_do():
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+    from bot.channels.telegram import _delivery_error
+    from bot.delivery.errors import Blocked, MaybeDelivered, Rejected
+
+    assert isinstance(_delivery_error(Forbidden("bot was blocked by the user")), Blocked)
+    assert _delivery_error(RetryAfter(3)).seconds == 3
+    assert isinstance(_delivery_error(BadRequest("chat not found")), Rejected)
+    assert isinstance(_delivery_error(TimedOut()), MaybeDelivered)
+    assert isinstance(_delivery_error(TimedOut("Pool timeout: not sent")), Transient)
+    assert isinstance(_delivery_error(NetworkError("httpx.ConnectError: refused")), Transient)
+    assert isinstance(_delivery_error(NetworkError("Bad Gateway")), Transient)
+    assert isinstance(_delivery_error(NetworkError("httpx.ReadError: reset")), MaybeDelivered)

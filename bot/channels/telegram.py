@@ -11,7 +11,14 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, InputFile, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
@@ -275,29 +282,32 @@ class TelegramChannel:
         )
 
     async def _send_parts(self, chat_id: int, reply: Reply) -> None:
-        parts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
-        for number, part in enumerate(parts, start=1):
-            markup = keyboard(reply) if number == len(parts) else None
-            await self._call("sendMessage", chat_id=chat_id, text=part, reply_markup=markup)
+        for text, markup in self._parts(reply):
+            await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
 
     async def push(self, external_id: str, replies: list[Reply]) -> None:
-        """Send a message the bot pushes (for the outbox sender), raising delivery errors."""
-        try:
-            for reply in replies:
-                await self._send_parts(int(external_id), reply)
-        except Forbidden as exc:
-            raise Blocked(str(exc)) from exc
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except TimedOut as exc:
-            # A pool timeout means the request never left; any other may have been delivered.
-            if "pool" in str(exc).lower():
-                raise Transient(str(exc)) from exc
-            raise MaybeDelivered(str(exc)) from exc
-        except BadRequest as exc:
-            raise Rejected(str(exc)) from exc
-        except TelegramError as exc:  # NetworkError and server errors: it did not arrive
-            raise Transient(str(exc)) from exc
+        """Send a message the bot pushes (for the outbox sender), raising delivery errors.
+
+        Once a first part has gone, any failure is 'maybe delivered': resending the whole
+        message would repeat what already arrived.
+        """
+        parts = [part for reply in replies for part in self._parts(reply)]
+        for number, (text, markup) in enumerate(parts):
+            try:
+                await self._call(
+                    "sendMessage", chat_id=int(external_id), text=text, reply_markup=markup
+                )
+            except Exception as exc:
+                error = _delivery_error(exc)
+                if number and not isinstance(error, Blocked):
+                    raise MaybeDelivered(f"part {number + 1} of {len(parts)}: {exc}") from exc
+                raise error from exc
+
+    def _parts(self, reply: Reply) -> list[tuple[str, dict | None]]:
+        texts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        return [
+            (t, keyboard(reply) if n == len(texts) else None) for n, t in enumerate(texts, start=1)
+        ]
 
     async def _mark_blocked(self, chat_id: int) -> None:
         log.info("a member has blocked the bot; marked unreachable")
@@ -315,3 +325,27 @@ class TelegramChannel:
 def _seconds(delay: object) -> float:
     # PTB gives retry_after as int seconds, or as a timedelta when PTB_TIMEDELTA is set.
     return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+
+
+# httpx errors that happen before a request is written: nothing can have arrived.
+_NOT_SENT = ("ConnectError", "ConnectTimeout", "PoolTimeout", "Pool timeout")
+
+
+def _delivery_error(exc: Exception) -> Exception:
+    """The delivery error a PTB exception stands for."""
+    if isinstance(exc, Forbidden):
+        return Blocked(str(exc))
+    if isinstance(exc, RetryAfter):
+        return RetryLater(_seconds(exc.retry_after))
+    if isinstance(exc, BadRequest):
+        return Rejected(str(exc))
+    text = str(exc)
+    if isinstance(exc, TimedOut):  # PTB's TimedOut is a NetworkError: check it first
+        return Transient(text) if "pool" in text.lower() else MaybeDelivered(text)
+    if isinstance(exc, NetworkError):
+        if any(marker in text for marker in _NOT_SENT) or "httpx." not in text:
+            return Transient(text)  # never sent, or refused by a server error (5xx)
+        return MaybeDelivered(text)  # the connection broke after the request went out
+    if isinstance(exc, TelegramError):
+        return Transient(str(exc))
+    return exc

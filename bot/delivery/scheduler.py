@@ -20,6 +20,7 @@ from ..store.outbox import OutboxStore
 log = logging.getLogger(__name__)
 
 LAST_TICK = "scheduler.last_tick"
+TICK_SLACK = timedelta(minutes=2)
 REMINDER_KINDS = ("lesson",)
 
 
@@ -61,7 +62,10 @@ class ReminderScheduler:
         if now <= last:  # first start, or the clock went back: nothing new is due
             await self._outbox.set_state(LAST_TICK, str(int(now.timestamp())))
             return
-        send_from = max(last, now - self._grace)
+        # Grace applies to downtime only: a tick that follows the previous one within a couple of
+        # minutes is on time, whatever the grace (which may be 0: send nothing missed).
+        downtime = now - last > TICK_SLACK
+        send_from = max(last, now - self._grace) if downtime else last
         if send_from > last:
             await self._count_missed(last, send_from)
         for day, first, last_minute in minute_ranges(send_from, now, self._zone):

@@ -8,6 +8,7 @@ presented to the cell, in chat and as a printable DOCX. Organizers see completio
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, time
 
 from ..config import parse_day_month
@@ -50,6 +51,8 @@ def register(router: Router, services: Services) -> None:
     def deadline(turn: Turn) -> date:
         text = services.org.inherited(turn.member.unit_code, "commitment_deadline", "")
         day, month = parse_day_month(text or config.deadline)
+        if (day, month) == (29, 2) and not calendar.isleap(turn.today.year):
+            day = 28  # "29/2" means the end of February
         return date(turn.today.year, month, day)
 
     def suggestions(turn: Turn):
@@ -62,7 +65,7 @@ def register(router: Router, services: Services) -> None:
         year = turn.today.year
         items = await store.items(turn.member.id, year)
         if items is None:
-            ask_items(turn, {"picked": [], "own": []})
+            ask_items(turn, {"picked": [], "own": [], "year": year})
             return
         latest = latest_period(await store.check_ins(turn.member.id, year))
         lines = [turn.t("commitments.heading", year=year)]
@@ -90,7 +93,8 @@ def register(router: Router, services: Services) -> None:
             by_text = {s.text.get(turn.locale): s.id for s in suggestions(turn)}
             picked = [by_text[item] for item in items if item in by_text]
             own = [item for item in items if item not in by_text]
-            ask_items(turn, {"picked": picked, "own": own, "editing": True}, edit=True)
+            data = {"picked": picked, "own": own, "editing": True, "year": turn.today.year}
+            ask_items(turn, data, edit=True)
         elif value == "checkin" and items:
             ask_status(turn, {"period": period_of(turn.today), "answers": [], "notes": {}}, items)
         else:
@@ -195,6 +199,10 @@ def register(router: Router, services: Services) -> None:
         if value == "again":
             ask_items(turn, data, edit=True)
             return
+        if data.get("year", turn.today.year) != turn.today.year:  # a new year began meanwhile
+            turn.finish()
+            turn.say(turn.t("errors.stale_button"), edit=True)
+            return
         if data.get("editing") and turn.today > deadline(turn):
             turn.say(turn.t("commitments.past_deadline", date=services.texts.date(deadline(turn))))
             return
@@ -277,6 +285,8 @@ def register(router: Router, services: Services) -> None:
         if turn.member is None:
             return
         period = period_of(turn.today)
+        if payload.get("period", period) != period:
+            return  # held into the next period: its own reminder will come
         rows = await store.check_ins(turn.member.id, turn.today.year)
         if any(r.period == period for r in rows):
             return  # already done for this period

@@ -105,6 +105,8 @@ def register(router: Router, services: Services) -> None:
     async def lesson_reminder(turn: Turn, payload: dict) -> None:
         if turn.member is None or turn.progress.last_day == turn.today:
             return  # no longer a member, or already read today: nothing to remind of
+        if payload.get("day", turn.today.isoformat()) != turn.today.isoformat():
+            return  # held past its day (quiet hours, a long queue): "today" would be wrong
         item = next_lesson(reading_order(services.lessons), turn.progress, turn.today)
         turn.say(
             turn.t(

@@ -150,13 +150,13 @@ class CommitmentStore:
                     "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
                     " ref, payload, priority, not_before, created_at, updated_at)"
                     " SELECT 'checkin:' || ? || ':' || m.id || ':' || a.channel, a.channel,"
-                    " a.external_id, m.id, 'checkin', ?, '{}', 0, ?, ?, ?"
+                    " a.external_id, m.id, 'checkin', ?, json_object('period', ?), 0, ?, ?, ?"
                     " FROM commitments c JOIN members m ON m.id = c.member_id"
                     " JOIN accounts a ON a.member_id = m.id AND a.reachable = 1"
                     " WHERE c.year = ? AND m.unit_code IN (SELECT value FROM json_each(?))"
                     " AND NOT EXISTS (SELECT 1 FROM reminder_optouts o"
                     " WHERE o.member_id = m.id AND o.kind = 'checkin')",
-                    (period, period, now, now, now, year, json.dumps(unit_codes)),
+                    (period, period, period, now, now, now, year, json.dumps(unit_codes)),
                 )
             ]
         )

@@ -114,11 +114,11 @@ class OutboxStore:
                     "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
                     " payload, priority, not_before, created_at, updated_at)"
                     " SELECT r.kind || ':' || ? || ':' || r.member_id || ':' || a.channel,"
-                    " a.channel, a.external_id, r.member_id, r.kind, '{}', 0,"
+                    " a.channel, a.external_id, r.member_id, r.kind, json_object('day', ?), 0,"
                     " ? + r.minute * 60, ?, ?"
                     " FROM reminders r JOIN accounts a ON a.member_id = r.member_id"
                     " WHERE r.kind = ? AND r.minute BETWEEN ? AND ? AND a.reachable = 1",
-                    (day.isoformat(), day_start, now, now, kind, first_minute, last_minute),
+                    (day.isoformat(), day.isoformat(), day_start, now, now, kind, first_minute, last_minute),
                 )
             ]
         )

@@ -467,6 +467,12 @@ def _erase_statements(member_id: int) -> list[Statement]:
             (member_id,),
         ),
         ("DELETE FROM organizers WHERE member_id = ?", (member_id,)),
+        (
+            "UPDATE audit_log SET actor = 'erased' WHERE actor IN"
+            " (SELECT channel || ':' || external_id FROM accounts WHERE member_id = ?)",
+            (member_id,),
+        ),
+        ("UPDATE broadcasts SET created_by = NULL WHERE created_by = ?", (member_id,)),
         ("DELETE FROM outbox WHERE member_id = ? AND status = 'pending'", (member_id,)),
         (
             "UPDATE outbox SET member_id = NULL, external_id = '', payload = '{}'"
