@@ -118,7 +118,16 @@ class OutboxStore:
                     " ? + r.minute * 60, ?, ?"
                     " FROM reminders r JOIN accounts a ON a.member_id = r.member_id"
                     " WHERE r.kind = ? AND r.minute BETWEEN ? AND ? AND a.reachable = 1",
-                    (day.isoformat(), day.isoformat(), day_start, now, now, kind, first_minute, last_minute),
+                    (
+                        day.isoformat(),
+                        day.isoformat(),
+                        day_start,
+                        now,
+                        now,
+                        kind,
+                        first_minute,
+                        last_minute,
+                    ),
                 )
             ]
         )
