@@ -74,6 +74,17 @@ class Turn:
         """A number formatted for the member's language (537.023)."""
         return self.services.texts.number(self.locale, value)
 
+    def flow_data(self, *required: str) -> dict | None:
+        """A copy of the dialog data if it holds ``required``; else says the choice is stale.
+
+        A button from a flow that has ended (or a forged one) must change nothing.
+        """
+        data = dict(self.dialog.data)
+        if all(key in data for key in required):
+            return data
+        self.say(self.t("errors.stale_button"), notice=True)
+        return None
+
     # -- replying ------------------------------------------------------------------------
 
     def say(

@@ -122,9 +122,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("bcc")
     async def on_category(turn: Turn, value: str) -> None:
-        data = dict(turn.dialog.data)
-        if "unit" not in data or "text" not in data:
-            turn.say(turn.t("errors.stale_button"), notice=True)
+        data = turn.flow_data("unit", "text")
+        if data is None:
             return
         if value == "done":
             await preview(turn, data, edit=True)
@@ -164,9 +163,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("bc")
     async def on_confirm(turn: Turn, value: str) -> None:
-        data = dict(turn.dialog.data)
-        if "unit" not in data or "text" not in data:
-            turn.say(turn.t("errors.stale_button"), notice=True)
+        data = turn.flow_data("unit", "text")
+        if data is None:
             return
         if value == "edit":
             turn.ask(

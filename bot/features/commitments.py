@@ -134,9 +134,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("cmt", needs_member=True)
     async def on_toggle(turn: Turn, value: str) -> None:
-        data = dict(turn.dialog.data)
-        if "picked" not in data:
-            turn.say(turn.t("errors.stale_button"), notice=True)
+        data = turn.flow_data("picked", "own")
+        if data is None:
             return
         kind, _, ref = value.partition(":")
         if kind == "done":
@@ -192,9 +191,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("cms", needs_member=True)
     async def on_save(turn: Turn, value: str) -> None:
-        data = dict(turn.dialog.data)
-        if "picked" not in data:
-            turn.say(turn.t("errors.stale_button"), notice=True)
+        data = turn.flow_data("picked", "own")
+        if data is None:
             return
         if value == "again":
             ask_items(turn, data, edit=True)
@@ -251,9 +249,11 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("cki", needs_member=True)
     async def on_status(turn: Turn, status: str) -> None:
-        data = dict(turn.dialog.data)
-        items = await store.items(turn.member.id, int(data.get("period", "0")[:4])) or []
-        if status not in STATUSES or "answers" not in data or len(data["answers"]) >= len(items):
+        data = turn.flow_data("period", "answers", "notes")
+        if data is None:
+            return
+        items = await store.items(turn.member.id, int(data["period"][:4])) or []
+        if status not in STATUSES or len(data["answers"]) >= len(items):
             turn.say(turn.t("errors.stale_button"), notice=True)
             return
         index = len(data["answers"])
