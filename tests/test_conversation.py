@@ -343,3 +343,12 @@ async def test_erasing_an_organizer_anonymises_the_audit_log(app, chat):
     await chat.press("Xóa vĩnh viễn")
     assert ("console:u1",) not in rows(app, "SELECT actor FROM audit_log")
     assert ("erased",) in rows(app, "SELECT actor FROM audit_log")
+
+
+async def test_help_lists_organizer_commands_only_to_organizers(app, chat):
+    await chat.register()
+    await chat.send("/huongdan")
+    assert "/camket" in chat.text and "/thongbao" not in chat.text and "/donvi" not in chat.text
+    admin = Chat(app, "admin")
+    await admin.send("/huongdan")
+    assert "/thongbao" in admin.text and "/napdonvi" in admin.text

@@ -145,7 +145,9 @@ class TelegramChannel:
     async def _publish_commands(self) -> None:
         texts = self._app.services.texts
         commands = [
-            c for c in self._app.conversation.router.commands if c.in_menu and not c.admin_only
+            c
+            for c in self._app.conversation.router.commands
+            if c.in_menu and not c.admin_only and not c.for_organizers
         ]
         for locale, language_code in (("vi", None), ("en", "en")):
             await self.application.bot.set_my_commands(

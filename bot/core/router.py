@@ -21,6 +21,8 @@ class Command:
     admin_only: bool = False
     keeps_state: bool = False
     in_menu: bool = True
+    # Listed (in /huongdan and Telegram's command menu) only for organizers and admins.
+    for_organizers: bool = False
 
 
 @dataclass(frozen=True)

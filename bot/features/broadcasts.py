@@ -51,7 +51,7 @@ def register(router: Router, services: Services) -> None:
             for top in await visible_tops(turn)
         )
 
-    @router.command("thongbao", "notice", needs_member=False)
+    @router.command("thongbao", "notice", needs_member=False, for_organizers=True)
     async def notice(turn: Turn, args: str) -> None:
         if not await visible_tops(turn):
             turn.say(turn.t("errors.not_allowed"))

@@ -355,7 +355,7 @@ def register(router: Router, services: Services) -> None:
 
     # -- for organizers ------------------------------------------------------------------
 
-    @router.command("camketdonvi", "commitmentstats", needs_member=False)
+    @router.command("camketdonvi", "commitmentstats", needs_member=False, for_organizers=True)
     async def completion(turn: Turn, args: str) -> None:
         tops = [t for t in await visible_tops(turn) if services.org.get(t) is not None]
         if not tops:

@@ -6,6 +6,7 @@ from ..core.messages import Choice
 from ..core.router import Router
 from ..core.services import Services
 from ..core.turn import Turn
+from .units import visible_tops
 
 # The menu shows the few things a member does most; /huongdan lists everything.
 MENU = ("baihoc", "hoso", "huongdan")
@@ -25,8 +26,11 @@ def register(router: Router, services: Services) -> None:
     @router.command("huongdan", "help", needs_member=False, keeps_state=True)
     async def help_(turn: Turn, args: str) -> None:
         lines = [turn.t("help.heading")]
+        organizer = bool(await visible_tops(turn))
         for command in router.commands:
             if not command.in_menu or (command.admin_only and not turn.is_admin):
+                continue
+            if command.for_organizers and not organizer:
                 continue
             if command.needs_member and turn.member is None:
                 continue

@@ -25,7 +25,7 @@ async def visible_tops(turn: Turn) -> list[str]:
 def register(router: Router, services: Services) -> None:
     """Add /donvi (organizers) and /napdonvi (admins)."""
 
-    @router.command("donvi", "units", needs_member=False)
+    @router.command("donvi", "units", needs_member=False, for_organizers=True)
     async def units(turn: Turn, args: str) -> None:
         tops = await visible_tops(turn)
         if not tops:
