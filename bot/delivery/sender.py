@@ -238,7 +238,6 @@ class Sender:
 
     def _done(self, task: asyncio.Task) -> None:
         self._in_flight.discard(task)
-        self._slots.release()
 
     async def _until_next_due(self, now: datetime) -> float:
         next_due = await self._outbox.next_due(self.channel)
@@ -249,12 +248,17 @@ class Sender:
     async def _deliver(self, row: OutboxRow, replies: list[Reply] | Exception) -> None:
         outbox = self._outbox
         try:
-            if isinstance(replies, Exception):
-                raise replies
+            try:
+                if isinstance(replies, Exception):
+                    raise replies
+                if replies:
+                    await self._pusher.push(row.external_id, replies)
+            finally:
+                # The slot limits requests waiting for the platform, not database bookkeeping.
+                self._slots.release()
             if not replies:
                 await outbox.finish(row.id, CANCELLED, self._stamp(), "nothing to send")
                 return
-            await self._pusher.push(row.external_id, replies)
         except Blocked:
             await outbox.block_account(row.channel, row.external_id, self._stamp())
             await outbox.finish(row.id, BLOCKED, self._stamp())
