@@ -559,3 +559,24 @@ def test_ptb_errors_map_to_what_the_sender_should_do():
     assert isinstance(_delivery_error(NetworkError("httpx.ConnectError: refused")), Transient)
     assert isinstance(_delivery_error(NetworkError("Bad Gateway")), Transient)
     assert isinstance(_delivery_error(NetworkError("httpx.ReadError: reset")), MaybeDelivered)
+
+
+async def test_a_session_evicted_while_a_batch_loads_is_still_rendered(app, chat, monkeypatch):
+    await chat.register()
+    other = Chat(app, "u2")
+    await other.register(name="Trần Văn Hai")
+    load = app.store.load_sessions
+
+    async def evicting_load(keys, **kwargs):
+        app.conversation._cache.pop(("console", "u1"), None)  # LRU eviction meanwhile
+        return await load(keys, **kwargs)
+
+    app.conversation._cache.pop(("console", "u2"), None)
+    monkeypatch.setattr(app.store, "load_sessions", evicting_load)
+    rendered = await app.conversation.render_pushes(
+        [
+            OutboxRow(1, "console", "u1", None, "notice", NOTICE, 0),
+            OutboxRow(2, "console", "u2", None, "notice", NOTICE, 0),
+        ]
+    )
+    assert all(NOTICE["text"] in replies[0].text for replies in rendered.values())
