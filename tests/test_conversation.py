@@ -352,3 +352,24 @@ async def test_help_lists_organizer_commands_only_to_organizers(app, chat):
     admin = Chat(app, "admin")
     await admin.send("/huongdan")
     assert "/thongbao" in admin.text and "/napdonvi" in admin.text
+
+
+async def test_a_database_locked_by_another_process_fails_a_turn_cleanly(env, clock):
+    import sqlite3 as sqlite
+
+    settings = load_settings(None, environ={**env, "BOT_DATABASE_BUSY_TIMEOUT_MS": "200"})
+    async with open_app(settings, clock=clock) as app:
+        chat = Chat(app)
+        await chat.register()
+        other = sqlite.connect(settings.database.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # e.g. a long write from a command-line tool
+        try:
+            await chat.send("/baihoc")
+            assert "sự cố" in chat.text  # told, and nothing half-written
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert rows(app, "SELECT count(*) FROM activity") == [(0,)]
+        await chat.send("/baihoc")
+        assert "Đã đọc 1/15" in chat.text  # the first read was not counted, this one is
+        assert rows(app, "SELECT count(*) FROM activity") == [(1,)]
