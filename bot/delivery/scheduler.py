@@ -88,8 +88,6 @@ class ReminderScheduler:
             for kind in REMINDER_KINDS:
                 count = await self._outbox.count_reminders(kind, first, last)
                 total += count
-                await self._outbox.add_missed(
-                    day.year * 10000 + day.month * 100 + day.day, kind, count
-                )
+                await self._outbox.add_missed(day, kind, count)
         if total:
             log.warning("%d reminders fell due while the bot was down and were too old", total)

@@ -7,14 +7,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from ..core.models import Member
+from ..core.models import Activity, Member
+from .activity import activity_statement
 from .committer import GroupCommitter, Statement
 
 Reader = Callable[[str, Iterable], Awaitable[list]]
-_ACTIVITY = (
-    "INSERT INTO activity (member_id, unit_code, category, kind, ref, at, day)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass(frozen=True)
@@ -28,18 +25,7 @@ class CheckInRow:
 
 
 def _activity(member: Member, kind: str, ref: str, now: int, day: date) -> Statement:
-    return (
-        _ACTIVITY,
-        (
-            member.id,
-            member.unit_code,
-            member.category,
-            kind,
-            ref,
-            now,
-            day.year * 10000 + day.month * 100 + day.day,
-        ),
-    )
+    return activity_statement(member, Activity(kind, ref, now, day))
 
 
 class CommitmentStore:

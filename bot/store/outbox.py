@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from .activity import day_number
 from .committer import GroupCommitter
 
 Reader = Callable[[str, Iterable], Awaitable[list]]
@@ -140,7 +141,7 @@ class OutboxStore:
         )
         return rows[0][0]
 
-    async def add_missed(self, day: int, kind: str, count: int) -> None:
+    async def add_missed(self, day: date, kind: str, count: int) -> None:
         """Count reminders skipped because they were too old when the bot came back."""
         if count:
             await self._committer().write(
@@ -148,7 +149,7 @@ class OutboxStore:
                     (
                         "INSERT INTO missed_reminders (day, kind, count) VALUES (?, ?, ?)"
                         " ON CONFLICT (day, kind) DO UPDATE SET count = count + excluded.count",
-                        (day, kind, count),
+                        (day_number(day), kind, count),
                     )
                 ]
             )

@@ -8,13 +8,11 @@ import secrets
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import aiosqlite
 
 from ..core.models import (
-    Activity,
     Dialog,
     LessonProgress,
     Member,
@@ -24,6 +22,7 @@ from ..core.models import (
     Unit,
 )
 from ..core.text import fold_compact
+from .activity import activity_statement, day_from_number
 from .commitments import CommitmentStore
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
@@ -34,14 +33,6 @@ log = logging.getLogger(__name__)
 LESSON_READ = "lesson_read"
 _JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at meetings
 _RELEASED = "~"  # prefix of a join code taken away from a unit; never typed by anyone
-
-
-def _day_number(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def _day_from_number(value: int) -> date:
-    return date(value // 10000, value // 100 % 100, value % 100)
 
 
 def new_join_code(length: int = 6) -> str:
@@ -194,7 +185,7 @@ class SqliteStore:
         progress: dict[int, LessonProgress] = {}
         for member_id, ref, day in rows:
             current = progress.get(member_id, LessonProgress())
-            progress[member_id] = current.after_reading(ref, _day_from_number(day))
+            progress[member_id] = current.after_reading(ref, day_from_number(day))
         return progress
 
     async def save_turn(
@@ -227,9 +218,7 @@ class SqliteStore:
                 )
             )
         if member is not None:
-            statements += [
-                (_ACTIVITY_SQL, row) for row in _activity_rows(member, changes.activities)
-            ]
+            statements += [activity_statement(member, a) for a in changes.activities]
         await self._committer.write(statements)
         return member
 
@@ -417,19 +406,6 @@ class SqliteStore:
                 )
             ]
         )
-
-
-_ACTIVITY_SQL = (
-    "INSERT INTO activity (member_id, unit_code, category, kind, ref, at, day)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _activity_rows(member: Member, activities: list[Activity]) -> list[tuple]:
-    return [
-        (member.id, member.unit_code, member.category, a.kind, a.ref, a.at, _day_number(a.day))
-        for a in activities
-    ]
 
 
 def _insert_member_statements(channel: str, user_id: str, member: Member) -> list[Statement]:
