@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .config import Settings
+from .content.calendar import Commemoration, load_calendar
 from .content.commitments import CommitmentContent, load_commitments
-from .content.lessons import load_lessons
+from .content.lessons import Lesson, load_lessons
+from .content.quizzes import QuestionBank, load_questions
 from .content.texts import Texts
 from .content.yamlfile import ContentError, Finding
 from .core.clock import Clock, SystemClock
@@ -35,19 +37,48 @@ class App:
     store: SqliteStore
 
 
-def load_content(settings: Settings) -> tuple[Texts, list, CommitmentContent]:
-    """Texts, lessons and commitment suggestions, validated; ContentError lists every problem."""
+@dataclass(frozen=True)
+class Content:
+    """Everything members read, validated together."""
+
+    texts: Texts
+    lessons: list[Lesson]
+    commitments: CommitmentContent
+    questions: QuestionBank
+    calendar: list[Commemoration]
+
+
+def load_content(settings: Settings) -> Content:
+    """Texts, lessons, suggestions, questions and dates; ContentError lists every problem.
+
+    Every file is checked even when an earlier one fails, so one run shows all problems.
+    """
     folder = settings.content.dir
-    texts = Texts.load(folder / "texts", settings.locale)
-    missing = [
-        Finding(folder / "texts" / "vi.yaml", 0, f"no text 'categories.{c}' for category {c}")
-        for c in settings.organisation.categories
-        if not texts.has(f"categories.{c}")
-    ]
-    if missing:
-        raise ContentError(missing)
-    commitments = load_commitments(folder / "commitments.yaml", settings.organisation.categories)
-    return texts, load_lessons(folder / "lessons"), commitments
+    findings: list[Finding] = []
+
+    def attempt(load, *args):
+        try:
+            return load(*args)
+        except ContentError as exc:
+            findings.extend(exc.findings)
+            return None
+
+    texts = attempt(Texts.load, folder / "texts", settings.locale)
+    if texts is not None:
+        findings += [
+            Finding(folder / "texts" / "vi.yaml", 0, f"no text 'categories.{c}' for category {c}")
+            for c in settings.organisation.categories
+            if not texts.has(f"categories.{c}")
+        ]
+    commitments = attempt(
+        load_commitments, folder / "commitments.yaml", settings.organisation.categories
+    )
+    lessons = attempt(load_lessons, folder / "lessons")
+    questions = attempt(load_questions, settings.content.quizzes_dir)
+    calendar = attempt(load_calendar, folder / "calendar.yaml")
+    if findings:
+        raise ContentError(findings)
+    return Content(texts, lessons, commitments, questions, calendar)
 
 
 async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation:
@@ -60,7 +91,7 @@ async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation
 @contextlib.asynccontextmanager
 async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
     """Validate content, open the store, build the conversation; close everything on exit."""
-    texts, lessons, commitments = load_content(settings)
+    content = load_content(settings)
     org = load_units(settings.organisation.units_file)
     store = SqliteStore(settings.database.path, settings.database.busy_timeout_ms)
     ran = await store.open()
@@ -69,7 +100,15 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
     try:
         org = await with_join_codes(org, store)
         services = Services(
-            settings, store, clock or SystemClock(), texts, lessons, commitments, org
+            settings,
+            store,
+            clock or SystemClock(),
+            content.texts,
+            content.lessons,
+            content.commitments,
+            org,
+            questions=content.questions,
+            calendar=content.calendar,
         )
 
         async def reload_units() -> int:
@@ -79,7 +118,13 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
 
         services.reload_units = reload_units
         conversation = Conversation(services, build_router(services))
-        log.info("loaded %d units and %d lessons", len(org.units), len(lessons))
+        log.info(
+            "loaded %d units, %d lessons, %d questions and %d dates",
+            len(org.units),
+            len(content.lessons),
+            len(content.questions),
+            len(content.calendar),
+        )
         # Everything loaded so far lives as long as the process: keep it out of the garbage
         # collector's full scans, which otherwise paused the event loop for ~50 ms at times
         # (p99 latency in benchmarks/throughput.py went from 7–470 ms to 7–10 ms).

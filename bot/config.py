@@ -125,6 +125,16 @@ class CommitmentSettings:
 
 
 @dataclass(frozen=True)
+class QuizSettings:
+    # This many days before each date of content/calendar.yaml, the organizers of each top unit
+    # are offered a ready contest for it (0 = no offers), at this local time.
+    contest_offer_days: int = 10
+    contest_offer_time: str = "08:00"
+    # Questions in a ready contest's round (and the default for a new contest).
+    questions_per_round: int = 10
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     enabled: str = field(default="auto", metadata=_choices("auto", "true", "false"))
     user: str = "local"
@@ -143,6 +153,7 @@ class Settings:
     console: ConsoleSettings = ConsoleSettings()
     delivery: DeliverySettings = DeliverySettings()
     commitments: CommitmentSettings = CommitmentSettings()
+    quizzes: QuizSettings = QuizSettings()
     source: str = field(default="", metadata={"internal": True})
 
     @property
@@ -332,6 +343,17 @@ def _check_cross_field(s: Settings) -> None:
     except ValueError:
         raise ConfigError(
             f"commitments.checkin_time: {c.checkin_time!r} is not a time like 19:00"
+        ) from None
+    q = s.quizzes
+    if not 0 <= q.contest_offer_days <= 60 or not 1 <= q.questions_per_round <= 50:
+        raise ConfigError(
+            "quizzes.contest_offer_days must be 0 (no offers) to 60; questions_per_round 1 to 50"
+        )
+    try:
+        time.fromisoformat(q.contest_offer_time.zfill(5))
+    except ValueError:
+        raise ConfigError(
+            f"quizzes.contest_offer_time: {q.contest_offer_time!r} is not a time like 08:00"
         ) from None
     if not s.organisation.categories:
         raise ConfigError("organisation.categories: list at least one member category")

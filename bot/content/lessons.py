@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..config import parse_day_month
 from ..core.text import fold_compact
-from .yamlfile import Checker, ContentError, Finding, load_yaml
+from .yamlfile import Checker, ContentError, Finding, load_folder
 
 STRANDS = ("tu_tuong", "dao_duc", "phong_cach")
 _STRAND_ALIASES = {fold_compact(s): s for s in STRANDS} | {
@@ -44,34 +44,9 @@ class Lesson:
 
 def load_lessons(folder: Path) -> list[Lesson]:
     """All lessons of a folder, in file then item order; ContentError lists every problem."""
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    lessons: list[Lesson] = []
-    findings = []
-    seen: dict[str, str] = {}
-    for file in files:
-        check = Checker(file)
-        try:
-            data = load_yaml(file)
-        except ContentError as exc:
-            findings += exc.findings
-            continue
-        for item in check.items(data, "lessons"):
-            lesson = _lesson(check, item, file)
-            if lesson is None:
-                continue
-            if lesson.id in seen:
-                check.add(
-                    item.line_of("id"), f"duplicate lesson id '{lesson.id}' ({seen[lesson.id]})"
-                )
-                continue
-            seen[lesson.id] = f"{file.name}:{item.line}"
-            lessons.append(lesson)
-        findings += check.findings
-    if not files:
-        findings.append(Finding(folder, 0, "no lesson files (*.yaml) found"))
-    if findings:
-        raise ContentError(findings)
-    return lessons
+    if not any(folder.glob("*.y*ml")):
+        raise ContentError([Finding(folder, 0, "no lesson files (*.yaml) found")])
+    return load_folder(folder, "lessons", _lesson, "lesson")
 
 
 def _lesson(check: Checker, item, file: Path) -> Lesson | None:
@@ -82,19 +57,13 @@ def _lesson(check: Checker, item, file: Path) -> Lesson | None:
     lesson_id = str(raw_id or "")
     if not _ID.match(lesson_id):
         check.add(item.line_of("id"), f"{label}: 'id' must be 2–64 of a-z, 0-9 and '-'")
-    strand = _STRAND_ALIASES.get(fold_compact(str(item.get("strand", ""))))
-    if strand is None:
-        check.add(
-            item.line_of("strand"),
-            f"{label}: 'strand' must be one of {', '.join(STRANDS)} (or tư tưởng, đạo đức, "
-            "phong cách)",
-        )
+    strand = read_strand(check, item, label)
     title = check.text(item, "title", label, limit=TITLE_MAX)
     body = check.text(item, "body", label, limit=BODY_MAX)
     action = check.text(item, "action", label, limit=ACTION_MAX)
     source = check.text(item, "source", label, limit=SOURCE_MAX)
-    tags = _slug_list(check, item, "tags", label)
-    dates = _dates(check, item, label)
+    tags = read_tags(check, item, "tags", label)
+    dates = read_dates(check, item, label)
     if len(check.findings) > before:
         return None
     return Lesson(
@@ -102,7 +71,21 @@ def _lesson(check: Checker, item, file: Path) -> Lesson | None:
     )
 
 
-def _slug_list(check: Checker, item, field: str, label: str) -> tuple[str, ...]:
+def read_strand(check: Checker, item, label: str) -> str:
+    """The item's strand (Vietnamese names accepted), or "" after a finding."""
+    strand = _STRAND_ALIASES.get(fold_compact(str(item.get("strand", ""))))
+    if strand is None:
+        check.add(
+            item.line_of("strand"),
+            f"{label}: 'strand' must be one of {', '.join(STRANDS)} (or tư tưởng, đạo đức, "
+            "phong cách)",
+        )
+        return ""
+    return strand
+
+
+def read_tags(check: Checker, item, field: str, label: str) -> tuple[str, ...]:
+    """A list of kebab-case tags."""
     values = item.get(field) or []
     if not isinstance(values, list):
         check.add(item.line_of(field), f"{label}: '{field}' must be a list")
@@ -113,7 +96,8 @@ def _slug_list(check: Checker, item, field: str, label: str) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
-def _dates(check: Checker, item, label: str) -> tuple[str, ...]:
+def read_dates(check: Checker, item, label: str) -> tuple[str, ...]:
+    """Days of the year as "19/5" strings (leading zeros dropped)."""
     values = item.get("dates") or []
     if not isinstance(values, list):
         check.add(item.line_of("dates"), f"{label}: 'dates' must be a list like [\"19/5\"]")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import yaml
 
@@ -122,3 +124,44 @@ class Checker:
                 item.line_of(key),
                 f"{label}: unknown field '{key}'; allowed: {', '.join(sorted(allowed))}",
             )
+
+
+class _Identified(Protocol):
+    id: str
+
+
+T = TypeVar("T", bound=_Identified)
+
+
+def load_folder(
+    folder: Path, key: str, parse: Callable[[Checker, LineDict, Path], T | None], noun: str
+) -> list[T]:
+    """Items under ``key:`` of every ``*.yaml`` in ``folder``, in file then item order.
+
+    ``parse`` returns None after adding findings; ids must be unique across files. Every file
+    is read even after an error, and ContentError lists every problem found.
+    """
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    items: list[T] = []
+    findings: list[Finding] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        check = Checker(file)
+        try:
+            data = load_yaml(file)
+        except ContentError as exc:
+            findings += exc.findings
+            continue
+        for raw in check.items(data, key):
+            item = parse(check, raw, file)
+            if item is None:
+                continue
+            if item.id in seen:
+                check.add(raw.line_of("id"), f"duplicate {noun} id '{item.id}' ({seen[item.id]})")
+                continue
+            seen[item.id] = f"{file.name}:{raw.line}"
+            items.append(item)
+        findings += check.findings
+    if findings:
+        raise ContentError(findings)
+    return items

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..config import Settings
+from ..content.calendar import Commemoration
 from ..content.commitments import CommitmentContent
 from ..content.lessons import Lesson
+from ..content.quizzes import QuestionBank
 from ..content.texts import Texts
 from ..org import Organisation
 from .clock import Clock
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Shared dependencies. ``org`` and ``lessons`` are replaced whole on reload, never mutated."""
+    """Shared dependencies. ``org`` and content are replaced whole on reload, never mutated."""
 
     settings: Settings
     store: Store
@@ -29,6 +31,8 @@ class Services:
     lessons: list[Lesson]
     commitments: CommitmentContent
     org: Organisation
+    questions: QuestionBank = field(default_factory=lambda: QuestionBank(()))
+    calendar: list[Commemoration] = field(default_factory=list)
     bot_username: str = ""
     # Re-reads the units file; returns how many units are loaded (set by the app).
     reload_units: Callable[[], Awaitable[int]] | None = None

@@ -4,10 +4,34 @@ from __future__ import annotations
 
 from ..core.router import Router
 from ..core.services import Services
-from . import broadcasts, commitments, help, lessons, onboarding, profile, reminders, units
+from . import (
+    broadcasts,
+    calendar,
+    commitments,
+    contests,
+    help,
+    lessons,
+    onboarding,
+    practice,
+    profile,
+    reminders,
+    units,
+)
 
 # Order is the order of /huongdan and of Telegram's command menu.
-FEATURES = (onboarding, lessons, reminders, commitments, profile, help, units, broadcasts)
+FEATURES = (
+    onboarding,
+    lessons,
+    practice,
+    contests,
+    calendar,
+    reminders,
+    commitments,
+    profile,
+    help,
+    units,
+    broadcasts,
+)
 
 
 def build_router(services: Services) -> Router:

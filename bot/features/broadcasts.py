@@ -14,7 +14,7 @@ from ..core.router import Router
 from ..core.services import Services
 from ..core.turn import Turn
 from ..store.outbox import NewMessage
-from .units import visible_tops
+from .units import organized_units, visible_tops
 
 NOTICE = "notice"
 SUMMARY = "broadcast_summary"
@@ -76,13 +76,10 @@ def register(router: Router, services: Services) -> None:
 
     async def ask_unit(turn: Turn, data: dict) -> None:
         org = services.org
-        units = []
-        for top in await visible_tops(turn):
-            if org.get(top) is not None:
-                units += [org.get(top), *org.children(top)]
+        codes = await organized_units(turn, MAX_UNIT_CHOICES)
         turn.ask(
             turn.t("broadcast.ask_unit"),
-            [Choice(f"bcu:{u.code}", org.full_name(u.code)) for u in units[:MAX_UNIT_CHOICES]]
+            [Choice(f"bcu:{code}", org.full_name(code)) for code in codes]
             + [Choice("cancel:", turn.t("common.cancel"))],
             state="broadcast.unit",
             data=data,

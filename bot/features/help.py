@@ -9,7 +9,7 @@ from ..core.turn import Turn
 from .units import visible_tops
 
 # The menu shows the few things a member does most; /huongdan lists everything.
-MENU = ("baihoc", "hoso", "huongdan")
+MENU = ("baihoc", "ontap", "cuocthi", "ngayle", "hoso", "huongdan")
 
 
 async def show_menu(turn: Turn, heading: str) -> None:

@@ -22,6 +22,16 @@ async def visible_tops(turn: Turn) -> list[str]:
     return await turn.services.store.organizer_units(turn.member.id)
 
 
+async def organized_units(turn: Turn, limit: int) -> list[str]:
+    """Codes an organizer may address: each visible top unit and its direct sub-units."""
+    org = turn.services.org
+    codes: list[str] = []
+    for top in await visible_tops(turn):
+        if org.get(top) is not None:
+            codes += [top, *(u.code for u in org.children(top))]
+    return codes[:limit]
+
+
 def register(router: Router, services: Services) -> None:
     """Add /donvi (organizers) and /napdonvi (admins)."""
 

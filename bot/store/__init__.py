@@ -8,17 +8,20 @@ from typing import Protocol
 from ..core.models import Member, Session, TurnChanges, Unit
 from .commitments import CommitmentStore
 from .outbox import OutboxStore
+from .quizzes import QuizStore
 from .sqlite import SqliteStore
 
 
 class Store(Protocol):
     """What the rest of the bot may ask of persistence. A PostgreSQL store implements the same.
 
-    Delivery and commitments are query groups of their own (``outbox``, ``commitments``).
+    Delivery, commitments and quizzes are query groups of their own (``outbox``,
+    ``commitments``, ``quizzes``).
     """
 
     outbox: OutboxStore
     commitments: CommitmentStore
+    quizzes: QuizStore
 
     async def load_session(self, channel: str, user_id: str) -> Session: ...
 
@@ -49,4 +52,4 @@ class Store(Protocol):
     async def log_action(self, *, actor: str, action: str, scope: str, now: int) -> None: ...
 
 
-__all__ = ["CommitmentStore", "OutboxStore", "SqliteStore", "Store"]
+__all__ = ["CommitmentStore", "OutboxStore", "QuizStore", "SqliteStore", "Store"]

@@ -47,10 +47,10 @@ class NewMessage:
 
 # The reachable accounts of members in a unit subtree (by path prefix; unit codes may contain
 # '_', a LIKE wildcard, hence substr) and of the given categories ('[]' means all).
-_AUDIENCE_FROM = (
+AUDIENCE_FROM = (
     "members m JOIN units u ON u.code = m.unit_code JOIN accounts a ON a.member_id = m.id"
 )
-_AUDIENCE_WHERE = (
+AUDIENCE_WHERE = (
     "substr(u.path, 1, length(?)) = ? AND a.reachable = 1"
     " AND (? = '[]' OR m.category IN (SELECT value FROM json_each(?)))"
 )
@@ -316,7 +316,7 @@ class OutboxStore:
     async def count_audience(self, path: str, categories: list[str]) -> int:
         """How many reachable accounts of these categories are in the subtree at ``path``."""
         rows = await self._read(
-            "SELECT count(*) FROM " + _AUDIENCE_FROM + " WHERE " + _AUDIENCE_WHERE,
+            "SELECT count(*) FROM " + AUDIENCE_FROM + " WHERE " + AUDIENCE_WHERE,
             (path, path, json.dumps(categories), json.dumps(categories)),
         )
         return rows[0][0]
@@ -353,9 +353,9 @@ class OutboxStore:
                     " a.channel, a.external_id, m.id, 'notice', CAST(b.id AS TEXT),"
                     " json_object('broadcast', b.id), 1, ?, ?, ?"
                     " FROM broadcasts b, "
-                    + _AUDIENCE_FROM
+                    + AUDIENCE_FROM
                     + " WHERE b.request_key = ? AND b.recipients = 0 AND "
-                    + _AUDIENCE_WHERE,
+                    + AUDIENCE_WHERE,
                     (now, now, now, request_key, path, path, cats, cats),
                 ),
                 (

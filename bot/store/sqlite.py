@@ -27,6 +27,7 @@ from .commitments import CommitmentStore
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
 from .outbox import OutboxStore
+from .quizzes import QuizStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class SqliteStore:
         self._last_member_id = 0
         self.outbox = OutboxStore(self._read, lambda: self._committer)
         self.commitments = CommitmentStore(self._read, lambda: self._committer)
+        self.quizzes = QuizStore(self._read, lambda: self._committer)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -449,6 +451,10 @@ def _erase_statements(member_id: int) -> list[Statement]:
             (member_id,),
         ),
         ("UPDATE broadcasts SET created_by = NULL WHERE created_by = ?", (member_id,)),
+        (
+            "UPDATE contests SET created_by = NULL, creator_account = '' WHERE created_by = ?",
+            (member_id,),
+        ),
         ("DELETE FROM outbox WHERE member_id = ? AND status = 'pending'", (member_id,)),
         (
             "UPDATE outbox SET member_id = NULL, external_id = '', payload = '{}'"
