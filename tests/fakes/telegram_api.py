@@ -127,6 +127,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._changed = asyncio.Event()
+        self._chat_changed: dict[int, asyncio.Event] = {}
         self._closing = asyncio.Event()
 
     # Lifecycle
@@ -280,6 +281,26 @@ class FakeTelegram:
                 )
             await self._wait_change(min(remaining, _WAIT_POLL_INTERVAL))
 
+    async def wait_for_chat(
+        self, chat_id: int, predicate: Callable[[], bool], timeout: float = 10.0
+    ) -> None:
+        """Like ``wait_for``, but woken only by calls to ``chat_id``.
+
+        Thousands of simulated members can wait at once without each change waking them all.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"timed out after {timeout:g}s waiting on chat {chat_id}; its last text: "
+                    f"{self.sent_messages(chat_id)[-1:]!r:.300}"
+                )
+            event = self._chat_changed.setdefault(chat_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+
     async def wait_for_calls(
         self, method: str, count: int = 1, *, chat_id: int | None = None, timeout: float = 5.0
     ) -> list[Call]:
@@ -417,6 +438,8 @@ class FakeTelegram:
                 self.calls[index] = replace(call, status=status)
                 break
         self._notify()
+        if call.chat_id is not None and (waiting := self._chat_changed.pop(call.chat_id, None)):
+            waiting.set()
 
     def _notify(self) -> None:
         self._changed.set()
