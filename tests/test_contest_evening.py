@@ -74,23 +74,23 @@ async def step(tg: FakeTelegram, chat: int, push, fragment: str) -> dict:
     return last(tg, chat)
 
 
+async def press(tg: FakeTelegram, chat: int, message: dict, label: str, expect: str) -> dict:
+    """Press a button of ``message`` and wait for the answer containing ``expect``."""
+    data, message_id = buttons(message)[label], message["message_id"]
+    return await step(
+        tg, chat, lambda: tg.push_callback(chat, data, message_id=message_id), expect
+    )
+
+
 async def enter(tg: FakeTelegram, chat: int, contest_id: int, rng: random.Random) -> None:
     message = await step(
         tg, chat, lambda: tg.push_message(chat, f"/cuocthi {contest_id}"), "Vòng 1:"
     )
-    data, mid = buttons(message)["▶ Vào thi"], message["message_id"]
-    message = await step(
-        tg, chat, lambda: tg.push_callback(chat, data, message_id=mid), "Sẵn sàng"
-    )
-    data, mid = buttons(message)["▶ Bắt đầu"], message["message_id"]
-    message = await step(tg, chat, lambda: tg.push_callback(chat, data, message_id=mid), "Câu 1/")
+    message = await press(tg, chat, message, "▶ Vào thi", "Sẵn sàng")
+    message = await press(tg, chat, message, "▶ Bắt đầu", "Câu 1/")
     for number in range(2, QUESTIONS + 2):
-        choice = rng.choice(sorted(buttons(message)))
-        data, mid = buttons(message)[choice], message["message_id"]
         expect = f"Câu {number}/" if number <= QUESTIONS else "Câu hỏi phụ"
-        message = await step(
-            tg, chat, lambda: tg.push_callback(chat, data, message_id=mid), expect
-        )
+        message = await press(tg, chat, message, rng.choice(sorted(buttons(message))), expect)
     guess = str(rng.randint(0, MEMBERS))
     await step(tg, chat, lambda: tg.push_message(chat, guess), "Đã nộp bài")
 

@@ -192,6 +192,10 @@ class Turn:
         """Log one participation (a 'lượt') for the member."""
         self.changes.activities.append(Activity(kind, ref, self.timestamp, self.today))
 
+    def write(self, sql: str, params: tuple) -> None:
+        """Commit a feature's row with this turn's changes (all or nothing, one transaction)."""
+        self.changes.writes.append((sql, params))
+
     def _set_dialog(self, dialog: Dialog) -> None:
         self.dialog = dialog
         self._dialog_changed = True

@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta
 
 from ..content.quizzes import LETTERS, Question
 from ..core.messages import Choice, Document
-from ..core.models import Activity
 from ..core.router import Router
 from ..core.services import Services
 from ..core.turn import Turn
@@ -574,19 +573,51 @@ def register(router: Router, services: Services) -> None:
         )
         if attempt_id is None:  # pressed twice: the attempt exists, carry on with it
             attempts = await store.attempts(contest.id, current.number, turn.member.id)
-            attempt_id = attempts[-1].id
-        await resume(turn, contest, current, attempt_id, edit=True)
+            await resume(turn, contest, current, attempts[-1].id, edit=True)
+            return
+        flow = {
+            "c": contest.id,
+            "r": current.number,
+            "closes": current.closes_at,
+            "limit": contest.time_limit_s or 0,
+            "tb": contest.tiebreak,
+            "att": attempt_id,
+            "started": _ms(turn.now),
+            "layout": [[q, order] for q, order in layout],
+            "pos": 0,
+        }
+        show_question(turn, flow, edit=True)
 
     async def resume(
         turn: Turn, contest: Contest, current: Round, attempt_id: int, *, edit: bool = False
     ) -> None:
+        """Carry on with an attempt from its first unanswered question (after /huy, a restart)."""
         attempts = await store.attempts(contest.id, current.number, turn.member.id)
         attempt = next(a for a in attempts if a.id == attempt_id)
-        position = await store.answered(attempt_id)
-        if position >= len(attempt.layout):
-            ask_prediction(turn, contest, current, attempt_id)
+        flow = {
+            "c": contest.id,
+            "r": current.number,
+            "closes": current.closes_at,
+            "limit": contest.time_limit_s or 0,
+            "tb": contest.tiebreak,
+            "att": attempt.id,
+            "started": attempt.started_ms,
+            "layout": [[q, list(order)] for q, order in attempt.layout],
+            "pos": await store.answered(attempt.id),
+        }
+        show_question(turn, flow, edit=edit)
+
+    def show_question(turn: Turn, flow: dict, *, edit: bool = False) -> None:
+        """The question at ``flow['pos']``, or the prediction once all are answered.
+
+        Everything an answer needs travels in the dialog, so answering reads nothing.
+        """
+        position, layout = flow["pos"], flow["layout"]
+        if position >= len(layout):
+            turn.enter("contest.predict", {k: flow[k] for k in ("c", "r", "att", "started")})
+            turn.say(turn.t(f"contest.ask_prediction_{flow['tb']}"))
             return
-        question_id, order = attempt.layout[position]
+        question_id, order = layout[position]
         question = services.questions.get(question_id)
         if question is None:
             turn.finish()
@@ -595,81 +626,60 @@ def register(router: Router, services: Services) -> None:
         heading = turn.t(
             "contest.question_heading",
             number=position + 1,
-            total=len(attempt.layout),
-            limit=limit_text(turn, contest.time_limit_s or 0) if contest.time_limit_s else "",
+            total=len(layout),
+            limit=f"· ⏱ {limit_text(turn, flow['limit'])}" if flow["limit"] else "",
         )
         turn.ask(
-            question_text(turn, question, list(order), heading),
-            letter_choices(f"cta:{attempt_id}:{position}", len(order)),
+            question_text(turn, question, order, heading),
+            letter_choices(f"cta:{flow['att']}:{position}", len(order)),
             state="contest.question",
-            data={
-                "c": contest.id,
-                "r": current.number,
-                "att": attempt_id,
-                "pos": position,
-                "shown": _ms(turn.now),
-            },
+            data={**flow, "shown": _ms(turn.now)},
             edit=edit,
         )
 
     @router.choice("cta", needs_member=True)
     async def on_answer(turn: Turn, value: str) -> None:
-        data = turn.flow_data("att", "pos", "shown", "c", "r")
-        if data is None:
+        flow = turn.flow_data("att", "pos", "shown", "layout", "closes")
+        if flow is None:
             return
-        attempt_ref, position, shown = ([*value.split(":"), "", "", ""])[:3]
-        if attempt_ref != str(data["att"]) or position != str(data["pos"]) or not shown.isdigit():
+        attempt_ref, position, shown = [*value.split(":"), "", "", ""][:3]
+        if attempt_ref != str(flow["att"]) or position != str(flow["pos"]) or not shown.isdigit():
             turn.say(turn.t("errors.stale_button"), notice=True)
             return
-        answered_ms = _ms(turn.now)
-        contest = await store.get(data["c"])
-        current = contest.round(data["r"]) if contest else None
-        if current is None or turn.timestamp >= current.closes_at:
+        if turn.timestamp >= flow["closes"]:
             turn.finish()
-            turn.say(
-                turn.t(
-                    "contest.closed_during", at=when(turn, current.closes_at) if current else ""
-                )
-            )
+            turn.say(turn.t("contest.closed_during", at=when(turn, flow["closes"])))
             return
-        attempts = await store.attempts(contest.id, current.number, turn.member.id)
-        attempt = next((a for a in attempts if a.id == data["att"]), None)
-        if attempt is None or attempt.submitted_ms is not None:
-            turn.finish()
-            turn.say(turn.t("errors.stale_button"), notice=True)
-            return
-        question_id, order = attempt.layout[data["pos"]]
+        question_id, order = flow["layout"][flow["pos"]]
         question = services.questions.get(question_id)
-        option = option_at(list(order), int(shown))
+        option = option_at(order, int(shown))
         if question is None or option is None:
             turn.finish()
             turn.say(turn.t("contest.bank_changed"))
             return
-        limit = contest.time_limit_s
-        late = bool(limit) and answered_ms - data["shown"] > limit * 1000
-        await store.record_answer(
-            attempt.id,
-            data["pos"],
-            question_id,
-            option,
-            correct=question.is_correct(option) and not late,
-            late=late,
-            shown_ms=data["shown"],
-            answered_ms=answered_ms,
+        answered_ms = _ms(turn.now)
+        late = bool(flow["limit"]) and answered_ms - flow["shown"] > flow["limit"] * 1000
+        turn.write(
+            *store.answer_statement(
+                flow["att"],
+                flow["pos"],
+                question_id,
+                option,
+                correct=question.is_correct(option) and not late,
+                late=late,
+                shown_ms=flow["shown"],
+                answered_ms=answered_ms,
+            )
         )
         if late:
-            turn.say(turn.t("contest.too_late", limit=limit))
-        await resume(turn, contest, current, attempt.id, edit=not late)
+            turn.say(turn.t("contest.too_late", limit=flow["limit"]))
+        show_question(turn, {**flow, "pos": flow["pos"] + 1}, edit=not late)
 
     @router.state("contest.question")
     async def on_question_text(turn: Turn, text: str) -> None:
         # Letters and numbers typed instead of pressed were matched to the buttons already.
         count = len(turn.dialog.offer.keys) if turn.dialog.offer else 4
         turn.repeat_offer(turn.t("practice.answer_with_letter", last=LETTERS[count - 1]))
-
-    def ask_prediction(turn: Turn, contest: Contest, current: Round, attempt_id: int) -> None:
-        turn.enter("contest.predict", {"c": contest.id, "r": current.number, "att": attempt_id})
-        turn.say(turn.t(f"contest.ask_prediction_{contest.tiebreak}"))
 
     @router.state("contest.predict")
     async def on_prediction(turn: Turn, text: str) -> None:
@@ -683,41 +693,25 @@ def register(router: Router, services: Services) -> None:
         submitted_ms = _ms(turn.now)
         correct = None
         if current is not None and turn.timestamp < current.closes_at:
-            all_right = await _all_correct(data["att"], len(current.questions))
-            activities = [
-                Activity(CONTEST_ENTRY, f"contest:{contest.id}", turn.timestamp, turn.today)
-            ]
-            if all_right:
-                activities.append(
-                    Activity(
-                        CONTEST_ALL_CORRECT, f"contest:{contest.id}", turn.timestamp, turn.today
-                    )
-                )
-            correct = await store.submit(data["att"], value, submitted_ms, turn.member, activities)
+            correct = await store.submit(data["att"], value, submitted_ms)
         turn.finish()
         if correct is None:
-            turn.say(
-                turn.t(
-                    "contest.closed_during", at=when(turn, current.closes_at) if current else ""
-                )
-            )
+            at = when(turn, current.closes_at) if current else ""
+            turn.say(turn.t("contest.closed_during", at=at))
             return
-        attempts = await store.attempts(contest.id, current.number, turn.member.id)
-        attempt = next(a for a in attempts if a.id == data["att"])
+        turn.record(CONTEST_ENTRY, f"contest:{contest.id}")
+        if correct >= len(current.questions):
+            turn.record(CONTEST_ALL_CORRECT, f"contest:{contest.id}")
         turn.say(
             turn.t(
                 "contest.submitted",
                 correct=correct,
                 total=len(current.questions),
-                duration=duration_text(submitted_ms - attempt.started_ms),
+                duration=duration_text(submitted_ms - data["started"]),
                 prediction=turn.number(value),
                 closes=when(turn, current.closes_at),
             )
         )
-
-    async def _all_correct(attempt_id: int, total: int) -> bool:
-        answers = await store.answers(attempt_id)
-        return len(answers) == total and all(a[3] for a in answers)
 
     # -- results ---------------------------------------------------------------------------
 
@@ -830,13 +824,14 @@ def register(router: Router, services: Services) -> None:
 
     @router.every_minute
     async def close_rounds() -> None:
+        """Rank rounds that have ended, then queue everyone's result (each step idempotent)."""
         now = int(services.clock.now().timestamp())
-        closed = False
         for contest_id, round_number in await store.rounds_to_close(now - CLOSE_GRACE_S):
-            contest = await store.get(contest_id)
-            await store.close_round(contest, round_number, now)
-            closed = True
-        if closed:
+            await store.close_round(await store.get(contest_id), round_number, now)
+        pending = await store.rounds_to_notify()
+        for contest_id, round_number in pending:
+            await store.queue_results(await store.get(contest_id), round_number, now)
+        if pending:
             services.wake_delivery()
 
     @router.push(CONTEST_NOTICE)

@@ -56,17 +56,14 @@ def actual_number(entries: Iterable[Entry], tiebreak: str, questions: int) -> in
 
 def rank(entries: Iterable[Entry], actual: int) -> list[Ranked]:
     """Each member's best attempt, in final order, numbered from 1 (no shared places)."""
-    best: dict[int, Entry] = {}
+    best: dict[int, tuple[tuple, Entry]] = {}
     for entry in entries:
+        key = _key(entry, actual)
         held = best.get(entry.person)
-        if held is None or _key(entry, actual) < _key(held, actual):
-            best[entry.person] = entry
-    ordered = sorted(best.values(), key=lambda e: _key(e, actual))
+        if held is None or key < held[0]:
+            best[entry.person] = (key, entry)
+    ordered = sorted(best.values(), key=lambda pair: pair[0])
     return [
-        Ranked(
-            place,
-            entry,
-            abs(entry.prediction - actual) if entry.prediction is not None else None,
-        )
-        for place, entry in enumerate(ordered, 1)
+        Ranked(place, entry, None if key[1] == float("inf") else key[1])
+        for place, (key, entry) in enumerate(ordered, 1)
     ]

@@ -132,6 +132,8 @@ class QuizStore:
     def __init__(self, read: Reader, committer: Callable[[], GroupCommitter]) -> None:
         self._read = read
         self._committer = committer
+        # Contests change only here (launch, close): every answer would otherwise re-read one.
+        self._cache: dict[int, Contest] = {}
 
     # -- practice ------------------------------------------------------------------------
 
@@ -251,8 +253,12 @@ class QuizStore:
 
     async def get(self, contest_id: int) -> Contest | None:
         """One contest with its rounds."""
-        found = await self._contests("WHERE c.id = ?", (contest_id,))
-        return found[0] if found else None
+        if contest_id not in self._cache:
+            found = await self._contests("WHERE c.id = ?", (contest_id,))
+            if not found:
+                return None
+            self._cache[contest_id] = found[0]
+        return self._cache[contest_id]
 
     async def recent(self, since: int) -> list[Contest]:
         """Contests whose last round closes after ``since``, newest first."""
@@ -358,8 +364,8 @@ class QuizStore:
         )
         return rows[0][0]
 
-    async def record_answer(
-        self,
+    @staticmethod
+    def answer_statement(
         attempt_id: int,
         position: int,
         question_id: str,
@@ -369,36 +375,24 @@ class QuizStore:
         late: bool,
         shown_ms: int,
         answered_ms: int,
-    ) -> None:
-        """Keep one answer; a second answer to the same question is ignored."""
-        await self._committer().write(
-            [
-                (
-                    "INSERT OR IGNORE INTO contest_answers (attempt_id, position, question_id,"
-                    " option, correct, late, shown_ms, answered_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        attempt_id,
-                        position,
-                        question_id,
-                        option,
-                        int(correct),
-                        int(late),
-                        shown_ms,
-                        answered_ms,
-                    ),
-                )
-            ]
+    ) -> Statement:
+        """The row of one answer, for the turn to commit with its dialog (a repeat is ignored)."""
+        return (
+            "INSERT OR IGNORE INTO contest_answers (attempt_id, position, question_id, option,"
+            " correct, late, shown_ms, answered_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                attempt_id,
+                position,
+                question_id,
+                option,
+                int(correct),
+                int(late),
+                shown_ms,
+                answered_ms,
+            ),
         )
 
-    async def submit(
-        self,
-        attempt_id: int,
-        prediction: int,
-        submitted_ms: int,
-        member: Member,
-        activities: list[Activity],
-    ) -> int | None:
+    async def submit(self, attempt_id: int, prediction: int, submitted_ms: int) -> int | None:
         """Submit the attempt if its round is still open; its correct count, else None."""
         rows = await self._committer().write_returning(
             "UPDATE contest_attempts SET prediction = ?, submitted_ms = ?, correct ="
@@ -409,10 +403,7 @@ class QuizStore:
             " RETURNING correct",
             (prediction, submitted_ms, attempt_id, attempt_id, submitted_ms),
         )
-        if not rows:
-            return None
-        await self._committer().write([activity_statement(member, a) for a in activities])
-        return rows[0][0]
+        return rows[0][0] if rows else None
 
     async def answers(self, attempt_id: int) -> list[tuple]:
         """(position, question id, option, correct, late, shown_ms, answered_ms) of an attempt."""
@@ -451,9 +442,10 @@ class QuizStore:
         ]
 
     async def close_round(self, contest: Contest, round_number: int, now: int) -> list[Ranked]:
-        """Rank the round, store the results and queue everyone's result and the summary.
+        """Rank the round and store the results, in one transaction (all of it or nothing).
 
-        One transaction: after a crash the round is either closed with all of it or not at all.
+        Telling everyone is a second step (``queue_results``), so the ranking is final as
+        soon as possible and a crash in between only delays the messages.
         """
         rows = await self.entries(contest.id, round_number)
         units = {entry.attempt_id: (unit, category) for entry, unit, category in rows}
@@ -475,7 +467,6 @@ class QuizStore:
             )
             for r in ranked
         ]
-        ref = f"contest:{contest.id}"
         await self._committer().write_bulk(
             [
                 (
@@ -489,6 +480,25 @@ class QuizStore:
                     " submitted_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     results,
                 ),
+            ]
+        )
+        self._cache.pop(contest.id, None)
+        return ranked
+
+    async def rounds_to_notify(self) -> list[tuple[int, int]]:
+        """(contest, round) of ranked rounds whose results are not queued yet."""
+        rows = await self._read(
+            "SELECT contest_id, round FROM contest_rounds"
+            " WHERE closed_at IS NOT NULL AND notified_at IS NULL ORDER BY closed_at",
+            (),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def queue_results(self, contest: Contest, round_number: int, now: int) -> None:
+        """Queue each entrant's result and the organizer's summary (idempotent keys)."""
+        ref = f"contest:{contest.id}"
+        await self._committer().write(
+            [
                 (
                     "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
                     " ref, payload, priority, not_before, created_at, updated_at)"
@@ -498,41 +508,41 @@ class QuizStore:
                     " ?, ?, ?, ? FROM contest_results r JOIN accounts a"
                     " ON a.member_id = r.member_id AND a.reachable = 1"
                     " WHERE r.contest_id = ? AND r.round = ?",
-                    [
-                        (
-                            CONTEST_RESULT,
-                            ref,
-                            NOTICE_PRIORITY,
-                            now,
-                            now,
-                            now,
-                            contest.id,
-                            round_number,
-                        )
-                    ],
+                    (
+                        CONTEST_RESULT,
+                        ref,
+                        NOTICE_PRIORITY,
+                        now,
+                        now,
+                        now,
+                        contest.id,
+                        round_number,
+                    ),
                 ),
                 (
                     "INSERT OR IGNORE INTO outbox (key, channel, external_id, member_id, kind,"
                     " ref, payload, priority, not_before, created_at, updated_at)"
-                    " VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            f"contest_summary:{contest.id}:{round_number}",
-                            contest.creator_channel,
-                            contest.creator_account,
-                            CONTEST_SUMMARY,
-                            ref,
-                            json.dumps({"contest": contest.id, "round": round_number}),
-                            NOTICE_PRIORITY,
-                            now,
-                            now,
-                            now,
-                        )
-                    ],
+                    " SELECT ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ? WHERE ? != ''",
+                    (
+                        f"contest_summary:{contest.id}:{round_number}",
+                        contest.creator_channel,
+                        contest.creator_account,
+                        CONTEST_SUMMARY,
+                        ref,
+                        json.dumps({"contest": contest.id, "round": round_number}),
+                        NOTICE_PRIORITY,
+                        now,
+                        now,
+                        now,
+                        contest.creator_account,
+                    ),
+                ),
+                (
+                    "UPDATE contest_rounds SET notified_at = ? WHERE contest_id = ? AND round = ?",
+                    (now, contest.id, round_number),
                 ),
             ]
         )
-        return ranked
 
     # -- results -------------------------------------------------------------------------
 

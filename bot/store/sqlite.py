@@ -221,6 +221,7 @@ class SqliteStore:
             )
         if member is not None:
             statements += [activity_statement(member, a) for a in changes.activities]
+        statements += changes.writes
         await self._committer.write(statements)
         return member
 

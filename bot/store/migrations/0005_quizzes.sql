@@ -36,7 +36,8 @@ CREATE TABLE contest_rounds (
     closes_at   INTEGER NOT NULL,
     questions   TEXT NOT NULL,            -- JSON list of question ids, the same for everyone
     actual      INTEGER,                  -- the tie-break number, computed at close
-    closed_at   INTEGER,
+    closed_at   INTEGER,                  -- ranked (contest_results written)
+    notified_at INTEGER,                  -- everyone's result and the summary queued
     PRIMARY KEY (contest_id, round)
 );
 CREATE INDEX contest_rounds_closing ON contest_rounds(closed_at, closes_at);
@@ -79,7 +80,7 @@ CREATE TABLE contest_results (
     contest_id   INTEGER NOT NULL,
     round        INTEGER NOT NULL,
     rank         INTEGER NOT NULL,
-    attempt_id   INTEGER NOT NULL REFERENCES contest_attempts(id),
+    attempt_id   INTEGER NOT NULL,        -- written from contest_attempts in one transaction
     member_id    INTEGER REFERENCES members(id) ON DELETE SET NULL,
     unit_code    TEXT NOT NULL,
     category     TEXT NOT NULL,
