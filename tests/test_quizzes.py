@@ -307,3 +307,96 @@ async def test_a_ready_contest_is_offered_before_a_date_and_launched_in_one_pres
 async def test_coming_dates_are_listed(app, member):
     await member.send("/ngayle")
     assert "19/5/2026" in member.text and "còn 9 ngày" in member.text
+
+
+async def finish_attempt(app, chat: Chat, contest_id: int, *, right: bool, guess: str = "1"):
+    await chat.send(f"/cuocthi {contest_id}")
+    await chat.press("vào thi")
+    await chat.press("bắt đầu")
+    for _ in range(5):
+        await press_letter(chat, contest_letter(app, chat.user_id, right=right))
+    await chat.send(guess)
+    assert "Đã nộp bài" in chat.text, chat.text
+
+
+async def test_an_organizer_sees_the_results_of_their_subtree_only(app, admin, member, clock):
+    far = Chat(app, "u3")
+    await far.register(name="Võ Thị Bốn", code="BS-KP1")
+    organizer = Chat(app, "org")
+    await organizer.register(name="Lê Văn Tổ", code="HOA-AN")
+    member_id = rows(app, "SELECT id FROM members WHERE full_name = 'Lê Văn Tổ'")[0][0]
+    await app.store.grant(member_id, "DEMO.HA", actor="test", now=0)
+
+    contest_id = await launch_contest(admin)  # the whole province
+    await finish_attempt(app, member, contest_id, right=False)
+    await finish_attempt(app, far, contest_id, right=True)
+    clock.advance(days=1, minutes=1)
+    await run_minute_jobs(app)
+
+    await organizer.send(f"/cuocthi {contest_id}")
+    await organizer.press("kết quả vòng 1")
+    text = organizer.replies[0].text
+    assert "Nguyễn V. An" in text and "Võ T. Bốn" not in text
+    assert "Phạm vi: Đảng bộ xã Hòa An" in text
+    book = load_workbook(io.BytesIO(organizer.replies[1].document.content))
+    names = [row[1].value for row in book["Xếp hạng"].iter_rows(min_row=3)]
+    assert names == ["Nguyễn Văn An"]
+
+    # The member sees the whole ranking (shortened names) and their place in their own unit.
+    result = await render(app, "contest_result", "u1")
+    assert "xếp thứ 2/2" in result[0].text and "Trong Chi bộ thôn Đông" in result[0].text
+    await member.send(f"/cuocthi {contest_id}")
+    await member.press("kết quả vòng 1")
+    assert "Võ T. Bốn" in member.text and len(member.replies) == 1  # no workbook for members
+
+
+async def test_an_erased_member_stays_in_the_ranking_anonymously(app, admin, member, clock):
+    contest_id = await launch_contest(admin)
+    await finish_attempt(app, member, contest_id, right=True)
+    await member.send("/xoadulieu")
+    await member.press("Xóa vĩnh viễn")
+    assert rows(app, "SELECT member_id FROM contest_attempts") == [(None,)]
+    clock.advance(days=1, minutes=1)
+    await run_minute_jobs(app)
+    assert rows(app, "SELECT rank, member_id, correct FROM contest_results") == [(1, None, 5)]
+    assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'contest_result'") == [(0,)]
+    summary = await render(app, "contest_summary", "admin")
+    assert "(đã xóa)" in summary[0].text
+
+
+async def test_an_attempt_left_half_way_resumes_where_it_stopped(app, admin, member, clock):
+    contest_id = await launch_contest(admin)
+    await member.send(f"/cuocthi {contest_id}")
+    await member.press("vào thi")
+    await member.press("bắt đầu")
+    await press_letter(member, contest_letter(app, "u1", right=True))
+    await press_letter(member, contest_letter(app, "u1", right=True))
+    await member.send("/huy")
+    await member.send(f"/cuocthi {contest_id}")
+    await member.press("làm tiếp")
+    assert "Câu 3/5" in member.text
+    for _ in range(3):
+        await press_letter(member, contest_letter(app, "u1", right=True))
+    await member.send("2")
+    assert "đúng 5/5" in member.text
+    assert rows(app, "SELECT count(*) FROM contest_attempts") == [(1,)]
+
+
+async def test_a_contest_can_draw_from_one_bank_or_a_typed_topic(app, admin):
+    await admin.send("/cuocthi")
+    await admin.press("tạo cuộc thi")
+    await admin.send("Thi theo chủ đề đoàn kết")
+    await admin.send("không có chủ đề này")
+    assert "Không có câu hỏi nào với chủ đề" in admin.text
+    await admin.send("doan ket")
+    assert "Chủ đề doan-ket" in admin.text
+    await admin.send("/cuocthi")
+    await admin.press("tạo cuộc thi")
+    await admin.send("Thi theo bộ câu hỏi ngày lễ")
+    await admin.press("ngay_le.yaml")
+    await admin.press("phát động")
+    (pool,) = rows(app, "SELECT pool FROM contests")[0]
+    (questions,) = rows(app, "SELECT questions FROM contest_rounds")[0]
+    assert json.loads(pool) == {"bank": "ngay_le.yaml"}
+    files = {app.services.questions.get(q).file for q in json.loads(questions)}
+    assert files == {"ngay_le.yaml"}

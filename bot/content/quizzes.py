@@ -97,9 +97,10 @@ class QuestionBank:
         return self.by_id.get(question_id)
 
     def select(
-        self, *, strand: str = "", date: str = "", tags: Iterable[str] = ()
+        self, *, strand: str = "", date: str = "", tags: Iterable[str] = (), bank: str = ""
     ) -> list[Question]:
-        """Questions of a strand, for a day ("19/5") and/or with any of ``tags``; all if none."""
+        """Questions of a strand, for a day ("19/5"), with any of ``tags``, from one bank file
+        ("ngay_le.yaml"); every question when nothing is asked for."""
         wanted = set(tags)
         return [
             q
@@ -107,7 +108,16 @@ class QuestionBank:
             if (not strand or q.strand == strand)
             and (not date or date in q.dates)
             and (not wanted or wanted & set(q.tags))
+            and (not bank or q.file == bank)
         ]
+
+    def banks(self) -> list[str]:
+        """The bank files, in load order."""
+        return list(dict.fromkeys(q.file for q in self.questions))
+
+    def tags(self) -> set[str]:
+        """Every tag in use."""
+        return {t for q in self.questions for t in q.tags}
 
     def dates(self) -> set[str]:
         """Every commemorative day some question is tagged for."""

@@ -19,6 +19,7 @@ from ..content.quizzes import LETTERS, Question
 from ..core.messages import Choice, Document
 from ..core.router import Router
 from ..core.services import Services
+from ..core.text import fold
 from ..core.turn import Turn
 from ..documents.contest_results import SHEET_KEYS, results_workbook
 from ..quiz.layout import option_at, shuffled_order
@@ -269,6 +270,10 @@ def register(router: Router, services: Services) -> None:
             Choice(f"ctp:d:{d}", turn.t("practice.scope_date", date=d))
             for d in sorted(services.questions.dates(), key=_day_order)
         ][:8]
+        choices += [
+            Choice(f"ctp:b:{b}", turn.t("contest.pool_bank", bank=b))
+            for b in services.questions.banks()
+        ][:6]
         choices.append(Choice("ctp:all", turn.t("practice.scope_all")))
         turn.ask(
             turn.t("contest.ask_pool"),
@@ -283,13 +288,24 @@ def register(router: Router, services: Services) -> None:
         if data is None:
             return
         kind, _, ref = value.partition(":")
-        pool = {"strand": ref} if kind == "s" else {"date": ref} if kind == "d" else {}
+        names = {"s": "strand", "d": "date", "b": "bank"}
+        pool = {names[kind]: ref} if kind in names else {}
+        await start_form(turn, data["title"], pool)
+
+    @router.state("contest.pool")
+    async def on_pool_tag(turn: Turn, text: str) -> None:
+        tag = "-".join(fold(text).replace("_", "-").split())
+        if tag not in services.questions.tags():
+            turn.repeat_offer(turn.t("contest.unknown_tag", tag=text[:40]))
+            return
+        await start_form(turn, turn.dialog.data["title"], {"tag": tag})
+
+    async def start_form(turn: Turn, title: str, pool: dict) -> None:
         tops = [t for t in await visible_tops(turn) if org.get(t) is not None]
         if not tops:
             turn.say(turn.t("errors.not_allowed"))
             return
-        draft = new_draft(data["title"], pool, tops[0], LENGTHS[1])
-        await show_form(turn, draft, edit=True)
+        await show_form(turn, new_draft(title, pool, tops[0], LENGTHS[1]), edit=True)
 
     async def ready_contest(turn: Turn, date_id: str) -> None:
         tops = [t for t in await visible_tops(turn) if org.get(t) is not None]
@@ -323,7 +339,12 @@ def register(router: Router, services: Services) -> None:
 
     def pool_questions(pool: dict) -> tuple[list[Question], list[Question]]:
         bank = services.questions
-        primary = bank.select(strand=pool.get("strand", ""), date=pool.get("date", ""))
+        primary = bank.select(
+            strand=pool.get("strand", ""),
+            date=pool.get("date", ""),
+            tags=[pool["tag"]] if "tag" in pool else (),
+            bank=pool.get("bank", ""),
+        )
         return primary, (list(bank.questions) if pool.get("fill") else [])
 
     def pool_text(turn: Turn, pool: dict) -> str:
@@ -331,6 +352,10 @@ def register(router: Router, services: Services) -> None:
             return turn.t(f"strands.{pool['strand']}")
         if "date" in pool:
             return turn.t("practice.scope_date", date=pool["date"])
+        if "bank" in pool:
+            return turn.t("contest.pool_bank", bank=pool["bank"])
+        if "tag" in pool:
+            return turn.t("contest.pool_tag", tag=pool["tag"])
         return turn.t("practice.scope_all")
 
     async def show_form(turn: Turn, draft: dict, *, edit: bool = False) -> None:
@@ -764,6 +789,7 @@ def register(router: Router, services: Services) -> None:
                         questions=len(current.questions),
                     )
                 )
+                lines += await unit_rank_lines(turn, contest, current, row.unit_code, scope)
         units = [scope, *(u.code for u in org.children(scope))]
         lines.append(turn.t("contest.standings_heading"))
         for code in units[: MAX_UNIT_CHOICES + 1]:
@@ -787,6 +813,27 @@ def register(router: Router, services: Services) -> None:
                 )
             )
         return "\n".join(lines)
+
+    async def unit_rank_lines(
+        turn: Turn, contest: Contest, current: Round, unit_code: str, scope: str
+    ) -> list[str]:
+        """The member's place among the entrants of their own unit (when narrower than scope)."""
+        if unit_code == scope or org.get(unit_code) is None:
+            return []
+        own = await store.own_result(
+            contest.id, current.number, turn.member.id, org.path(unit_code)
+        )
+        if own is None:
+            return []
+        _, place, total = own
+        return [
+            turn.t(
+                "contest.own_unit_rank",
+                unit=org.get(unit_code).name,
+                place=turn.number(place),
+                total=turn.number(total),
+            )
+        ]
 
     def result_line(turn: Turn, row, questions: int) -> str:
         return turn.t(
@@ -869,19 +916,25 @@ def register(router: Router, services: Services) -> None:
         if own is None:
             return
         row, place, total = own
+        in_unit = await unit_rank_lines(turn, contest, current, row.unit_code, contest.unit_code)
         turn.say(
-            turn.t(
-                "contest.result_push",
-                title=contest.title,
-                round=current.number,
-                correct=row.correct,
-                questions=len(current.questions),
-                place=turn.number(place),
-                total=turn.number(total),
-                prediction=turn.number(row.prediction or 0),
-                actual=turn.number(current.actual or 0),
-                tiebreak=turn.t(f"contest.actual_{contest.tiebreak}"),
-                duration=duration_text(row.duration_ms),
+            "\n".join(
+                [
+                    turn.t(
+                        "contest.result_push",
+                        title=contest.title,
+                        round=current.number,
+                        correct=row.correct,
+                        questions=len(current.questions),
+                        place=turn.number(place),
+                        total=turn.number(total),
+                        prediction=turn.number(row.prediction or 0),
+                        actual=turn.number(current.actual or 0),
+                        tiebreak=turn.t(f"contest.actual_{contest.tiebreak}"),
+                        duration=duration_text(row.duration_ms),
+                    ),
+                    *in_unit,
+                ]
             ),
             commands=[Choice(f"/cuocthi {contest.id}", turn.t("contest.see_results"))],
         )
