@@ -39,6 +39,19 @@ def test_piped_console_goes_from_start_to_a_read_lesson(env):
         assert db.execute("SELECT count(*) FROM activity").fetchone() == (2,)
 
 
+def test_piped_console_practises_a_question_and_lists_contests_and_dates(env):
+    steps = [*STEPS[:6], "/ontap", "tư tưởng", "b", "câu tiếp", "/cuocthi", "/ngayle"]
+    result = run_bot(env, "console", "--user", "u1", stdin="\n".join(steps) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Câu hỏi mới · Tư tưởng" in out and "[1] A" in out
+    assert "Bạn chọn B." in out and "Nguồn:" in out
+    assert "chưa có cuộc thi nào dành cho bạn" in out
+    assert "Các ngày kỷ niệm sắp tới" in out
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
+        assert db.execute("SELECT count(*) FROM practice_cards").fetchone() == (1,)
+
+
 def test_run_without_token_is_the_console(env):
     result = run_bot(env, stdin="/huongdan\n")
     assert result.returncode == 0, result.stderr

@@ -19,6 +19,7 @@ from ..store.outbox import NewMessage
 
 CONTEST_OFFER = "contest_offer"
 SHOWN = 6
+DETAILED = 2
 HORIZON_DAYS = 366
 
 
@@ -30,11 +31,12 @@ def register(router: Router, services: Services) -> None:
     async def dates(turn: Turn, args: str) -> None:
         coming = upcoming(services.calendar, turn.today, HORIZON_DAYS)[:SHOWN]
         lines = [turn.t("calendar.heading")]
-        for day, entry in coming:
+        for number, (day, entry) in enumerate(coming):
             left = (day - turn.today).days
             lines.append(
                 turn.t(
-                    "calendar.line",
+                    # The nearest ones with why they matter; the rest on one line each.
+                    "calendar.line" if number < DETAILED else "calendar.short_line",
                     date=services.texts.date(day),
                     title=entry.title,
                     years=entry.years_on(day),
@@ -47,7 +49,7 @@ def register(router: Router, services: Services) -> None:
         if not coming:
             lines.append(turn.t("calendar.none"))
         turn.say(
-            "\n\n".join(lines),
+            "\n\n".join(lines[: DETAILED + 1]) + "\n\n" + "\n".join(lines[DETAILED + 1 :]),
             commands=[Choice("/ontap", turn.t("calendar.practice"))],
         )
 
