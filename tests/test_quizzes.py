@@ -207,6 +207,7 @@ async def test_a_contest_from_launch_to_ranked_results(app, admin, member, clock
     ranking = book["Xếp hạng"]
     first = [cell.value for cell in ranking[3]]
     assert [first[0], first[1], first[4]] == [1, "Nguyễn Văn An", 5]
+    assert first[8].startswith("10/05/2026 08:00:50")  # submitted, local time to the millisecond
     assert ranking[4][1].value == "Trần Thị Bình"
 
     # Closing again changes nothing.

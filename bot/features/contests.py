@@ -864,6 +864,10 @@ def register(router: Router, services: Services) -> None:
             unit_name=lambda code: org.full_name(code) if org.get(code) else code,
             category_name=lambda c: turn.t(f"categories.{c}"),
             labels={key: turn.t(f"contest.xlsx.{key}") for key in SHEET_KEYS},
+            submitted_text=lambda ms: (
+                f"{datetime.fromtimestamp(ms / 1000, services.zone):%d/%m/%Y %H:%M:%S}"
+                f",{ms % 1000:03d}"
+            ),
         )
         return Document(f"ket-qua-cuoc-thi-{contest.id}-vong-{current.number}.xlsx", content)
 
