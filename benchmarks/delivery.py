@@ -239,7 +239,7 @@ async def main() -> None:
     print(f"members filled in {fill_s:.1f} s (setup, not measured against a goal)")
     print(f"enqueue broadcast to {queued:,} members: {enqueue_s:.2f} s   (goal ≤ 3 s)")
     print(
-        f"ceiling: the channel's push path alone (PTB + httpx, 4 at a time, no outbox or "
+        f"ceiling: the channel's push path alone (PTB + aiohttp, 4 at a time, no outbox or "
         f"limiter) sends {ceiling:.0f}/s to the stand-in on this machine"
     )
     for cap, run in ((25, slow), (1000, fast)):

@@ -48,3 +48,4 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("bot").setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)

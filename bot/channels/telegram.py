@@ -26,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 from ..core.messages import Incoming, Kind, Reply
 from ..core.text import split_text
 from ..delivery.errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
+from .http import NOT_SENT, AiohttpRequest
 from .webhook import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,13 @@ class TelegramChannel:
                 self._settings.base_file_url
                 or self._settings.base_url.replace("/bot", "/file/bot")
             )
-        if request is not None:
+        if request is None:
+            # Replies and pushes share one pool; long polling holds a connection of its own.
+            connections = max(64, 2 * app.settings.delivery.max_in_flight)
+            builder = builder.request(AiohttpRequest(connections)).get_updates_request(
+                AiohttpRequest(2)
+            )
+        else:
             builder = builder.request(request).get_updates_request(request)
         if self._settings.mode == "webhook":
             builder = builder.updater(None)
@@ -329,8 +336,9 @@ def _seconds(delay: object) -> float:
     return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
 
 
-# httpx errors that happen before a request is written: nothing can have arrived.
-_NOT_SENT = ("ConnectError", "ConnectTimeout", "PoolTimeout", "Pool timeout")
+# Transport errors that happen before a request is written: nothing can have arrived. Ours
+# (bot/channels/http.py) say so; httpx's (when PTB's default request is injected) are named.
+_NOT_SENT = (NOT_SENT, "ConnectError", "ConnectTimeout", "PoolTimeout", "Pool timeout")
 
 
 def _delivery_error(exc: Exception) -> Exception:
@@ -345,7 +353,8 @@ def _delivery_error(exc: Exception) -> Exception:
     if isinstance(exc, TimedOut):  # PTB's TimedOut is a NetworkError: check it first
         return Transient(text) if "pool" in text.lower() else MaybeDelivered(text)
     if isinstance(exc, NetworkError):
-        if any(marker in text for marker in _NOT_SENT) or "httpx." not in text:
+        transport = "aiohttp." in text or "httpx." in text
+        if any(marker in text for marker in _NOT_SENT) or not transport:
             return Transient(text)  # never sent, or refused by a server error (5xx)
         return MaybeDelivered(text)  # the connection broke after the request went out
     if isinstance(exc, TelegramError):
