@@ -86,6 +86,19 @@ async def test_limiter_catches_up_only_a_few_after_a_stall_and_honours_pauses():
     assert fake.now >= before + 3
 
 
+async def test_at_high_rates_the_limiter_catches_up_ten_milliseconds_of_grants():
+    fake = FakeTime()
+    limiter = RateLimiter(1000, monotonic=fake.monotonic, sleep=fake.sleep)
+    await limiter.acquire()
+    fake.now += 0.5  # the loop rendered a batch: the grants of 10 ms are kept, not 3 or 500
+    start = fake.now
+    for _ in range(10):
+        await limiter.acquire()
+    assert fake.now == start
+    await limiter.acquire()
+    assert fake.now > start
+
+
 def test_quiet_hours_across_midnight():
     quiet = (datetime(2000, 1, 1, 21, 30).time(), datetime(2000, 1, 1, 6, 30).time())
     at = lambda h, m: datetime(2026, 5, 10, h, m, tzinfo=HANOI)  # noqa: E731
