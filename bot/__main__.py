@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot [run | console | grant | units]``."""
+"""Command line: ``python -m bot [run | console | grant | units | outbox | report |
+import-roster | demo-data]``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import os
 import sys
 import time
+from datetime import datetime
+from pathlib import Path
 
 from telegram.error import InvalidToken
 
@@ -65,6 +68,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send again the messages left 'unknown' by a crash (they may arrive twice)",
     )
+    report = commands.add_parser(
+        "report", help="participation report of a unit subtree (text, csv, xlsx or png)"
+    )
+    report.add_argument("--unit", help="unit code (default: the whole tree)")
+    report.add_argument("--from", dest="start", help="first day, d/m/yyyy (default: 30 days ago)")
+    report.add_argument("--to", dest="end", help="last day, d/m/yyyy (default: today)")
+    report.add_argument("--kind", action="append", default=[], help="activity kind (repeatable)")
+    report.add_argument("--category", action="append", default=[], help="member category")
+    report.add_argument("--format", choices=("text", "csv", "xlsx", "png"), default="text")
+    report.add_argument("--out", help="write to this file (default: standard output for text/csv)")
+    roster = commands.add_parser(
+        "import-roster", help="add or update roster entries from a CSV or XLSX file"
+    )
+    roster.add_argument("file", help="columns: full name, phone, unit code, category")
+    roster.add_argument("--dry-run", action="store_true", help="report what would change only")
+    demo = commands.add_parser(
+        "demo-data", help="fill an empty database with a synthetic province (for demos)"
+    )
+    demo.add_argument("--members", type=int, default=5000)
+    demo.add_argument("--days", type=int, default=90)
+    demo.add_argument("--seed", type=int, default=1)
     return parser
 
 
@@ -139,12 +163,125 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from .app import open_app
+    from .features.reports import parse_period
+    from .reports.render import Words, report_csv, report_png, report_xlsx, summary_text
+    from .reports.service import default_period, make_report
+
+    async with open_app(settings) as app:
+        services = app.services
+        org = services.org
+        scope = args.unit or org.children(None)[0].code
+        if org.get(scope) is None:
+            print(f"Unknown unit code {scope!r}; see `python -m bot units`.", file=sys.stderr)
+            return 2
+        today = datetime.now(services.zone).date()
+        start, end = default_period(today)
+        if args.start or args.end:
+            typed = f"{args.start or _dmy(start)} - {args.end or _dmy(end)}"
+            period = parse_period(typed, today)
+            if period is None:
+                print("Dates must be d/m/yyyy, the first not after the last.", file=sys.stderr)
+                return 2
+            start, end = period
+        unknown = [c for c in args.category if c not in settings.organisation.categories]
+        if unknown:
+            print(
+                f"Unknown category {unknown[0]!r}; use one of "
+                f"{', '.join(settings.organisation.categories)}.",
+                file=sys.stderr,
+            )
+            return 2
+        await app.store.log_action(
+            actor="cli",
+            action="report",
+            scope=f"{scope} {start.isoformat()}..{end.isoformat()} {args.format}",
+            now=int(time.time()),
+        )
+        made = await make_report(
+            services, scope, start, end, kinds=tuple(args.kind), categories=tuple(args.category)
+        )
+        words = Words(services.texts, settings.locale)
+        output = {
+            "text": lambda: (summary_text(made, words, limit=10_000) + "\n").encode(),
+            "csv": lambda: report_csv(made, words),
+            "xlsx": lambda: report_xlsx(made, words),
+            "png": lambda: report_png(made, words),
+        }[args.format]()
+        if args.out:
+            await asyncio.to_thread(Path(args.out).write_bytes, output)
+            print(f"Written to {args.out}.")
+        elif args.format in ("xlsx", "png"):
+            print("--out FILE is needed for xlsx and png.", file=sys.stderr)
+            return 2
+        else:
+            sys.stdout.buffer.write(output)
+    return 0
+
+
+async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    from .app import open_app
+    from .rosters import phone_hash, read_roster
+
+    path = Path(args.file)
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"Cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    async with open_app(settings) as app:
+        services = app.services
+        names = {}
+        for category in settings.organisation.categories:
+            names[category] = category
+            for locale in ("vi", "en"):
+                names[services.texts.get(locale, f"categories.{category}")] = category
+        parsed = await asyncio.to_thread(
+            read_roster,
+            content,
+            path.name,
+            units=set(services.org.units),
+            categories=names,
+            max_bytes=50_000_000,
+            max_rows=1_000_000,
+        )
+        for problem in parsed.problems:
+            print(problem, file=sys.stderr)
+        if parsed.problems:
+            return 2
+        rows = [
+            (row.unit_code, row.category, row.full_name, phone_hash(row.phone, services.phone_key))
+            for row in parsed.rows
+        ]
+        existing = await app.store.participation.roster_units([r[3] for r in rows])
+        added = sum(r[3] not in existing for r in rows)
+        print(
+            f"{path.name}: {added} new, {len(rows) - added} updated, "
+            f"{len(parsed.rejected)} rejected."
+        )
+        for rejected in parsed.rejected:
+            print(f"  row {rejected.line}: {rejected.reason}")
+        if not args.dry_run and rows:
+            await app.store.participation.import_roster(
+                rows, actor="cli", scope="all", now=int(time.time())
+            )
+            print(f"Loaded {len(rows)} roster entries.")
+    return 0 if not parsed.rejected else 1
+
+
+def _dmy(day) -> str:
+    return f"{day.day}/{day.month}/{day.year}"
+
+
 COMMANDS = {
     "run": _run,
     "console": _console,
     "grant": _grant,
     "units": _units,
     "outbox": _outbox,
+    "report": _report,
+    "import-roster": _import_roster,
 }
 
 if __name__ == "__main__":

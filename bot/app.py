@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import Settings
 from .content.calendar import Commemoration, load_calendar
@@ -35,6 +38,20 @@ class App:
     services: Services
     conversation: Conversation
     store: SqliteStore
+
+
+def phone_key(settings: Settings) -> bytes:
+    """The key roster phone numbers are hashed with: configured, or created once beside the
+    database (readable by the owner only)."""
+    if settings.organisation.phone_key:
+        return settings.organisation.phone_key.reveal().encode()
+    path = Path(settings.database.path).parent / "phone.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,7 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
             org,
             questions=content.questions,
             calendar=content.calendar,
+            phone_key=phone_key(settings),
         )
 
         async def reload_units() -> int:

@@ -91,6 +91,9 @@ class ContentSettings:
 class OrganisationSettings:
     units_file: Path = DEMO_UNITS
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    # Key of the HMAC that roster phone numbers are stored as. Empty: a random key is created
+    # once in phone.key next to the database (keep it with backups, apart from the database).
+    phone_key: Secret = Secret("")  # noqa: RUF009 - immutable
 
 
 @dataclass(frozen=True)
@@ -284,7 +287,7 @@ def _list_item(key: str, item: str) -> str:
 def _check_cross_field(s: Settings) -> None:
     try:
         ZoneInfo(s.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory of zones
         raise ConfigError(
             f"timezone (or BOT_TIMEZONE): unknown time zone {s.timezone!r}; "
             "use an IANA name such as Asia/Ho_Chi_Minh"

@@ -36,7 +36,11 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(
         RedactSecrets(
-            [settings.telegram.token.reveal(), settings.telegram.webhook_secret.reveal()]
+            [
+                settings.telegram.token.reveal(),
+                settings.telegram.webhook_secret.reveal(),
+                settings.organisation.phone_key.reveal(),
+            ]
         )
     )
     root = logging.getLogger()

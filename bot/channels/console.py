@@ -56,9 +56,14 @@ class ConsoleChannel:
             return
 
     async def push(self, external_id: str, replies: list[Reply]) -> None:
-        """Print a message the bot pushes (a reminder) as it falls due."""
+        """Print a message the bot pushes (a reminder, a report) as it falls due."""
         for reply in replies:
-            self._write(render(reply))
+            self._show(reply)
+
+    def _show(self, reply: Reply) -> None:
+        self._write(render(reply))
+        if reply.document is not None:
+            self._write(f"📄 {self._save(reply.document)}")
 
     async def run(self) -> None:
         """Converse until end of input."""
@@ -77,9 +82,7 @@ class ConsoleChannel:
                 Incoming(channel=CHANNEL, user_id=self._user_id, text=line)
             )
             for reply in replies:
-                self._write(render(reply))
-                if reply.document is not None:
-                    self._write(f"📄 {self._save(reply.document)}")
+                self._show(reply)
 
     def _save(self, document: Document) -> Path:
         # A terminal cannot show a file: it goes next to the database, and the path is printed.

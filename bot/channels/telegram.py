@@ -7,6 +7,7 @@ import io
 import logging
 import warnings
 from collections import OrderedDict
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, InputFile, Update
@@ -23,7 +24,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from ..core.messages import Incoming, Kind, Reply
+from ..core.messages import Document, Incoming, Kind, Reply
 from ..core.text import split_text
 from ..delivery.errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
 from .http import NOT_SENT, AiohttpRequest
@@ -48,9 +49,22 @@ def to_incoming(update: Update) -> Incoming | None:
     user_id = str(message.from_user.id)
     if update.edited_message is not None:
         return Incoming(CHANNEL, user_id, Kind.EDITED)
+    if message.contact is not None:
+        # Only one's own number counts: a forwarded contact card is somebody else's.
+        own = message.contact.user_id == message.from_user.id
+        return Incoming(
+            CHANNEL, user_id, Kind.CONTACT, text=message.contact.phone_number if own else ""
+        )
+    if message.document is not None:
+        return Incoming(CHANNEL, user_id, Kind.FILE, text=message.document.file_name or "")
     if message.text is None:
         return Incoming(CHANNEL, user_id, Kind.UNSUPPORTED)
     return Incoming(CHANNEL, user_id, Kind.TEXT, text=message.text)
+
+
+# Bots may download files up to 20 MB; rosters are far smaller, and bigger uploads are refused
+# before downloading.
+MAX_DOWNLOAD_BYTES = 5_000_000
 
 
 def keyboard(reply: Reply) -> dict | None:
@@ -206,6 +220,8 @@ class TelegramChannel:
         incoming = to_incoming(update)
         if incoming is None:
             return
+        if incoming.kind is Kind.FILE:
+            incoming = await self._with_file(incoming, update.message.document)
         replies = await self._app.conversation.handle(incoming)
         query = update.callback_query
         if query is not None:
@@ -222,6 +238,14 @@ class TelegramChannel:
                 editable = None
                 continue
             await self._send(chat_id, reply)
+
+    async def _with_file(self, incoming: Incoming, document) -> Incoming:
+        """The document's bytes attached, unless it is too large (then ``file`` stays None)."""
+        if (document.file_size or 0) > MAX_DOWNLOAD_BYTES:
+            return incoming
+        file = await self.application.bot.get_file(document.file_id)
+        content = bytes(await file.download_as_bytearray())
+        return replace(incoming, file=Document(incoming.text or "tep", content))
 
     async def _on_membership(self, update: Update) -> None:
         change = update.my_chat_member
@@ -284,13 +308,23 @@ class TelegramChannel:
 
     async def _send_document(self, chat_id: int, reply: Reply) -> None:
         document = reply.document
-        await self.application.bot.send_document(
-            chat_id,
-            InputFile(io.BytesIO(document.content), filename=document.filename),
-            caption=reply.text[: MessageLimit.CAPTION_LENGTH] or None,
-        )
+        upload = InputFile(io.BytesIO(document.content), filename=document.filename)
+        caption = reply.text[: MessageLimit.CAPTION_LENGTH] or None
+        if document.photo:
+            await self.application.bot.send_photo(chat_id, upload, caption=caption)
+        else:
+            await self.application.bot.send_document(chat_id, upload, caption=caption)
 
     async def _send_parts(self, chat_id: int, reply: Reply) -> None:
+        if reply.ask_contact:  # a one-time keyboard with Telegram's "share my number" button
+            label = self._app.services.texts.get(self._app.settings.locale, "rosters.share_button")
+            markup = {
+                "keyboard": [[{"text": label, "request_contact": True}]],
+                "one_time_keyboard": True,
+                "resize_keyboard": True,
+            }
+            await self._call("sendMessage", chat_id=chat_id, text=reply.text, reply_markup=markup)
+            return
         for text, markup in self._parts(reply):
             await self._call("sendMessage", chat_id=chat_id, text=text, reply_markup=markup)
 
@@ -300,16 +334,25 @@ class TelegramChannel:
         Once a first part has gone, any failure is 'maybe delivered': resending the whole
         message would repeat what already arrived.
         """
-        parts = [part for reply in replies for part in self._parts(reply)]
-        for number, (text, markup) in enumerate(parts):
-            try:
-                await self._call(
-                    "sendMessage", chat_id=int(external_id), text=text, reply_markup=markup
+        chat_id = int(external_id)
+        sends = []
+        for reply in replies:
+            if reply.document is not None:
+                sends.append(lambda reply=reply: self._send_document(chat_id, reply))
+                continue
+            for text, markup in self._parts(reply):
+                sends.append(
+                    lambda text=text, markup=markup: self._call(
+                        "sendMessage", chat_id=chat_id, text=text, reply_markup=markup
+                    )
                 )
+        for number, send in enumerate(sends):
+            try:
+                await send()
             except Exception as exc:
                 error = _delivery_error(exc)
                 if number and not isinstance(error, Blocked):
-                    raise MaybeDelivered(f"part {number + 1} of {len(parts)}: {exc}") from exc
+                    raise MaybeDelivered(f"part {number + 1} of {len(sends)}: {exc}") from exc
                 raise error from exc
 
     def _parts(self, reply: Reply) -> list[tuple[str, dict | None]]:

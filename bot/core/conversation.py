@@ -63,6 +63,10 @@ class Conversation:
             turn.say(turn.t("errors.edited"))
         elif incoming.kind is Kind.BUTTON:
             await self._on_button(turn, incoming.token)
+        elif incoming.kind is Kind.FILE:
+            await self._on_special(turn, self.router.file_handler, incoming.text)
+        elif incoming.kind is Kind.CONTACT:
+            await self._on_special(turn, self.router.contact_handler, incoming.text)
         elif len(incoming.text) > MAX_INPUT_CHARS:
             turn.say(
                 turn.t(
@@ -88,6 +92,12 @@ class Conversation:
             turn.say(turn.t("errors.stale_button"), notice=True)
             return
         await self._choose(turn, offer.keys[position])
+
+    async def _on_special(self, turn: Turn, handler, text: str) -> None:
+        if handler is None:
+            turn.say(turn.t("errors.unsupported"))
+        else:
+            await handler(turn, text)
 
     async def _on_text(self, turn: Turn, text: str) -> None:
         if not text:

@@ -14,6 +14,20 @@ class Kind(Enum):
     EDITED = "edited"
     UNSUPPORTED = "unsupported"
     PUSH = "push"  # not from the member: the bot is preparing a message to push
+    FILE = "file"  # a document sent to the bot (``file`` is None when it was too large)
+    CONTACT = "contact"  # the member shared their own phone number (``text``)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent with a reply (the year-end self-report, a workbook, a chart).
+
+    ``photo``: an image a channel that can should show inline rather than as a file.
+    """
+
+    filename: str
+    content: bytes = field(repr=False)
+    photo: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,7 @@ class Incoming:
     kind: Kind = Kind.TEXT
     text: str = ""
     token: str = ""
+    file: Document | None = None
 
 
 @dataclass(frozen=True)
@@ -33,14 +48,6 @@ class Choice:
 
     key: str
     label: str
-
-
-@dataclass(frozen=True)
-class Document:
-    """A file sent with a reply (e.g. the year-end self-report)."""
-
-    filename: str
-    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class Reply:
     edit: bool = False
     notice: bool = False
     document: Document | None = None
+    # Ask for the member's phone number: a channel that can offers a "share my number" button.
+    ask_contact: bool = False
 
     def token(self, index: int) -> str:
         """The token a channel attaches to choice ``index`` (callback_data).

@@ -52,6 +52,9 @@ class Router:
         self._choices: dict[str, ChoiceHandler] = {}
         self._pushes: dict[str, PushSpec] = {}
         self.minute_jobs: list[Callable[[], Awaitable[None]]] = []
+        # What a sent file or a shared phone number means: one feature each (rosters).
+        self.file_handler: Handler | None = None
+        self.contact_handler: Handler | None = None
 
     def command(self, *names: str, **options: bool) -> Callable[[Handler], Handler]:
         """Register a handler for ``/name`` and its aliases."""
@@ -105,6 +108,16 @@ class Router:
         """Register a job the delivery service runs once a minute."""
         self.minute_jobs.append(job)
         return job
+
+    def on_file(self, handler: Handler) -> Handler:
+        """Register the handler of documents sent to the bot (the turn's ``incoming.file``)."""
+        self.file_handler = handler
+        return handler
+
+    def on_contact(self, handler: Handler) -> Handler:
+        """Register the handler of a phone number the member shared (given as the text)."""
+        self.contact_handler = handler
+        return handler
 
     def push_spec(self, kind: str) -> PushSpec | None:
         """How pushes of ``kind`` are rendered."""

@@ -33,6 +33,8 @@ class Services:
     org: Organisation
     questions: QuestionBank = field(default_factory=lambda: QuestionBank(()))
     calendar: list[Commemoration] = field(default_factory=list)
+    # The HMAC key roster phone numbers are stored with (never logged, never in the database).
+    phone_key: bytes = field(default=b"", repr=False)
     bot_username: str = ""
     # Re-reads the units file; returns how many units are loaded (set by the app).
     reload_units: Callable[[], Awaitable[int]] | None = None

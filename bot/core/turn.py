@@ -101,6 +101,11 @@ class Turn:
             raise ValueError("command buttons need keys like '/baihoc'")
         self.replies.append(Reply(text, commands, edit=edit, notice=notice))
 
+    def ask_contact(self, text: str, state: str, data: dict | None = None) -> None:
+        """Ask for the member's phone number (a share button where the channel has one)."""
+        self.enter(state, data)
+        self.replies.append(Reply(text, ask_contact=True))
+
     def attach(self, caption: str, document: Document) -> None:
         """Send a file (with a short caption)."""
         self.replies.append(Reply(caption, document=document))

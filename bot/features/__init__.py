@@ -9,12 +9,16 @@ from . import (
     calendar,
     commitments,
     contests,
+    feedback,
     help,
     lessons,
     onboarding,
     practice,
     profile,
     reminders,
+    reports,
+    rosters,
+    sessions,
     units,
 )
 
@@ -30,7 +34,11 @@ FEATURES = (
     profile,
     help,
     units,
+    sessions,
+    feedback,
+    rosters,
     broadcasts,
+    reports,
 )
 
 

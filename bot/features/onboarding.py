@@ -37,6 +37,12 @@ def register(router: Router, services: Services) -> None:
 
     @router.command("start", "batdau", needs_member=False)
     async def start(turn: Turn, args: str) -> None:
+        if args.lower().startswith("hn-"):  # a study session's check-in link
+            if turn.member is not None:
+                await router.command_named("diemdanh").handler(turn, args)
+                return
+            turn.say(turn.t("onboarding.register_then_check_in"))
+            args = ""
         unit = org().by_join_code(args) if args else None
         if turn.member is not None:
             if unit is not None and unit.code != turn.member.unit_code:

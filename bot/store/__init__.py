@@ -8,20 +8,24 @@ from typing import Protocol
 from ..core.models import Member, Session, TurnChanges, Unit
 from .commitments import CommitmentStore
 from .outbox import OutboxStore
+from .participation import ParticipationStore
 from .quizzes import QuizStore
+from .reports import ReportStore
 from .sqlite import SqliteStore
 
 
 class Store(Protocol):
     """What the rest of the bot may ask of persistence. A PostgreSQL store implements the same.
 
-    Delivery, commitments and quizzes are query groups of their own (``outbox``,
-    ``commitments``, ``quizzes``).
+    Delivery, commitments, quizzes, reports and participation (rosters, sessions, feedback)
+    are query groups of their own.
     """
 
     outbox: OutboxStore
     commitments: CommitmentStore
     quizzes: QuizStore
+    reports: ReportStore
+    participation: ParticipationStore
 
     async def load_session(self, channel: str, user_id: str) -> Session: ...
 
@@ -49,7 +53,17 @@ class Store(Protocol):
 
     async def organizer_units(self, member_id: int) -> list[str]: ...
 
+    async def members_in(self, path: str, words: list[str]) -> list[tuple[int, str, str, str]]: ...
+
     async def log_action(self, *, actor: str, action: str, scope: str, now: int) -> None: ...
 
 
-__all__ = ["CommitmentStore", "OutboxStore", "QuizStore", "SqliteStore", "Store"]
+__all__ = [
+    "CommitmentStore",
+    "OutboxStore",
+    "ParticipationStore",
+    "QuizStore",
+    "ReportStore",
+    "SqliteStore",
+    "Store",
+]

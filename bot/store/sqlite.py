@@ -21,19 +21,25 @@ from ..core.models import (
     TurnChanges,
     Unit,
 )
-from ..core.text import fold_compact
+from ..core.text import fold, fold_compact
 from .activity import activity_statement, day_from_number
 from .commitments import CommitmentStore
 from .committer import GroupCommitter, Statement
 from .migrate import apply_migrations
 from .outbox import OutboxStore
+from .participation import ParticipationStore
 from .quizzes import QuizStore
+from .reports import ReportStore
 
 log = logging.getLogger(__name__)
 
 LESSON_READ = "lesson_read"
 _JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at meetings
 _RELEASED = "~"  # prefix of a join code taken away from a unit; never typed by anyone
+
+
+# Erased members' activity is kept under a random id at or below -2^40 (migrations/0006).
+ERASED_BASE = 2**40
 
 
 def new_join_code(length: int = 6) -> str:
@@ -54,6 +60,8 @@ class SqliteStore:
         self.outbox = OutboxStore(self._read, lambda: self._committer)
         self.commitments = CommitmentStore(self._read, lambda: self._committer)
         self.quizzes = QuizStore(self._read, lambda: self._committer)
+        self.reports = ReportStore(self._read)
+        self.participation = ParticipationStore(self._read, lambda: self._committer)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -391,6 +399,16 @@ class SqliteStore:
         )
         return bool(rows)
 
+    async def members_in(self, path: str, words: list[str]) -> list[tuple[int, str, str, str]]:
+        """(id, name, unit, category) of members of a subtree whose name has every word
+        (compared without diacritics or case)."""
+        rows = await self._read(
+            "SELECT m.id, m.full_name, m.unit_code, m.category FROM members m"
+            " JOIN units u ON u.code = m.unit_code WHERE substr(u.path, 1, length(?)) = ?",
+            (path, path),
+        )
+        return [tuple(r) for r in rows if all(w in fold(r[1]) for w in words)]
+
     async def organizer_units(self, member_id: int) -> list[str]:
         """The unit codes whose subtrees this member organizes."""
         rows = await self._read(
@@ -437,9 +455,16 @@ def _insert_member_statements(channel: str, user_id: str, member: Member) -> lis
 
 
 def _erase_statements(member_id: int) -> list[Statement]:
-    # Activity rows stay as anonymous counts; everything that names the person goes.
+    # Everything that names the person goes; see migrations/0006 for the stand-in's range.
+    stand_in = -(ERASED_BASE + secrets.randbelow(ERASED_BASE))
     return [
-        ("UPDATE activity SET member_id = NULL WHERE member_id = ?", (member_id,)),
+        # Activity stays as anonymous counts under a random stand-in (the same for all of the
+        # member's rows, so reports still count one person), linked to nobody.
+        ("UPDATE activity SET member_id = ? WHERE member_id = ?", (stand_in, member_id)),
+        (
+            "UPDATE OR IGNORE session_attendance SET person = ? WHERE person = ?",
+            (stand_in, member_id),
+        ),
         (
             "DELETE FROM dialogs WHERE (channel, external_id) IN"
             " (SELECT channel, external_id FROM accounts WHERE member_id = ?)",

@@ -139,6 +139,7 @@ class FakeTelegram:
         self._closing = asyncio.Event()
         app = web.Application(client_max_size=_MAX_REQUEST_BYTES)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -236,6 +237,14 @@ class FakeTelegram:
     def push_photo(self, user_id: int, *, caption: str | None = None) -> int:
         """Queue a photo from the user; returns the update_id."""
         return self._enqueue(self._state.photo_update(user_id, caption=caption))
+
+    def push_document(self, user_id: int, filename: str, content: bytes) -> int:
+        """Queue a document the user sends (served by getFile and the file URL)."""
+        return self._enqueue(self._state.document_update(user_id, filename, content))
+
+    def push_contact(self, user_id: int, phone: str, *, owner: int | None = None) -> int:
+        """Queue a shared contact: the user's own number unless ``owner`` is someone else."""
+        return self._enqueue(self._state.contact_update(user_id, phone, owner=owner))
 
     def push_raw(self, update: JsonDict) -> int:
         """Queue any update; its update_id is replaced by the next one. Returns it."""
@@ -393,6 +402,15 @@ class FakeTelegram:
             await self._sleep(delay.seconds)
         self._settle(call, status)
         return web.json_response(body, status=status)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        for file_path, content in self._state.files.values():
+            if file_path == path:
+                return web.Response(body=content)
+        return web.Response(status=404)
 
     async def _answer(self, token: str, call: Call) -> Any:
         if token != self.token:

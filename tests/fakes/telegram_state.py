@@ -153,6 +153,7 @@ class TelegramState:
         self._callback_ids = itertools.count(1)
         self._injected: dict[int, JsonDict] = {}
         self._users: dict[int, JsonDict] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content)
         self._chats: dict[int, dict[int, JsonDict]] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._open_callback_queries: set[str] = set()
@@ -170,6 +171,7 @@ class TelegramState:
             "sendMessage": self.send_message,
             "sendDocument": self.send_document,
             "sendPhoto": self.send_photo,
+            "getFile": self.get_file,
             "sendChatAction": self.send_chat_action,
             "editMessageText": self.edit_message_text,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
@@ -243,6 +245,36 @@ class TelegramState:
         if caption is not None:
             content["caption"] = caption
         return self._user_message_update(user_id, content)
+
+    def document_update(self, user_id: int, filename: str, content: bytes) -> JsonDict:
+        """An update with a document the user sent; getFile and the file URL then serve it."""
+        file_id, unique_id = self._new_file_ids()
+        self.files[file_id] = (f"documents/{unique_id}_{filename}", content)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_name": filename,
+            "file_size": len(content),
+        }
+        return self._user_message_update(user_id, {"document": document})
+
+    def contact_update(self, user_id: int, phone: str, *, owner: int | None = None) -> JsonDict:
+        """An update with a shared contact (the user's own unless ``owner`` says otherwise)."""
+        contact = {"phone_number": phone, "first_name": "Test", "user_id": owner or user_id}
+        return self._user_message_update(user_id, {"contact": contact})
+
+    def get_file(self, params: JsonDict) -> JsonDict:
+        """getFile: where a document the user sent can be downloaded."""
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, content = self.files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": path.split("/")[1].split("_")[0],
+            "file_size": len(content),
+            "file_path": path,
+        }
 
     def edited_message_update(self, user_id: int, text: str, message_id: int) -> JsonDict:
         """An update telling that a user edited the text of one of their messages."""

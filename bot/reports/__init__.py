@@ -1,0 +1,1 @@
+"""Participation reports: figures from the store, then text, CSV, XLSX and a PNG chart."""
