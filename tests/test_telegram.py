@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import Callable
@@ -293,3 +294,59 @@ async def test_the_year_end_report_arrives_as_a_document(bot, fake):
     upload = call.params["document"]
     assert upload.filename == "tu-danh-gia-cam-ket-2026.docx" and upload.content[:2] == b"PK"
     assert "Bản tự đánh giá" in call.params["caption"]
+
+
+async def test_an_organizer_sends_a_roster_file_and_a_member_shares_their_number(bot, fake):
+    organizer = Member(fake, 6001)
+    await organizer.register(name="Lê Văn Tổ")
+    (organizer_id,) = rows(bot, "SELECT id FROM members WHERE full_name = 'Lê Văn Tổ'")[0]
+    await bot.store.grant(organizer_id, "DEMO.HA", actor="test", now=0)
+    await organizer.say("/danhsach", "Gửi tệp .csv hoặc .xlsx")
+    roster = (
+        "Họ và tên,Số điện thoại,Mã đơn vị,Đối tượng\n"
+        "Nguyễn Văn An,0912345678,DEMO.HA.1,Đảng viên\n"
+    )
+    await organizer._expect(
+        lambda: fake.push_document(6001, "danh-sach.csv", roster.encode()), "Thêm mới: 1"
+    )
+    await organizer.press("Nạp 1", "Đã nạp 1 người")
+    assert rows(bot, "SELECT full_name FROM roster") == [("Nguyễn Văn An",)]
+
+    member = Member(fake)
+    await member.register()
+    await member.say("/xacminh", "chia sẻ số điện thoại")
+    markup = fake.calls_to("sendMessage", chat_id=USER)[-1].params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert markup["keyboard"][0][0]["request_contact"] is True
+    await member._expect(
+        lambda: fake.push_contact(USER, "+84 912 345 678", owner=999), "chính mình"
+    )
+    await member._expect(lambda: fake.push_contact(USER, "+84912345678"), "Đây là bạn?")
+    await member.press("Đúng, là tôi", "Đã xác nhận")
+    (me,) = rows(bot, "SELECT id FROM members WHERE full_name = 'Nguyễn Văn An'")[0]
+    assert rows(bot, "SELECT member_id FROM roster") == [(me,)]
+
+
+async def test_pushed_documents_and_photos_are_uploaded(bot, fake):
+    from bot.core.messages import Document, Reply
+
+    channel = TelegramChannel(bot)
+    await channel.application.initialize()
+    try:
+        await channel.push(
+            str(USER),
+            [
+                Reply("Tóm tắt"),
+                Reply("Bảng kết quả", document=Document("ket-qua.xlsx", b"PK-xlsx")),
+                Reply("Biểu đồ", document=Document("bieu-do.png", b"\x89PNG", photo=True)),
+            ],
+        )
+    finally:
+        await channel.application.shutdown()
+    assert [m.get("text") or m.get("caption") for m in fake.sent_messages(USER)] == [
+        "Tóm tắt",
+        "Bảng kết quả",
+        "Biểu đồ",
+    ]
+    assert fake.calls_to("sendDocument")[0].params["document"].filename == "ket-qua.xlsx"
+    assert fake.calls_to("sendPhoto")[0].params["photo"].content == b"\x89PNG"
