@@ -164,6 +164,9 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    if args.format in ("xlsx", "png") and not args.out:
+        print("--out FILE is needed for xlsx and png.", file=sys.stderr)
+        return 2
     from .app import open_app
     from .features.reports import parse_period
     from .reports.render import Words, report_csv, report_png, report_xlsx, summary_text
@@ -212,9 +215,6 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         if args.out:
             await asyncio.to_thread(Path(args.out).write_bytes, output)
             print(f"Written to {args.out}.")
-        elif args.format in ("xlsx", "png"):
-            print("--out FILE is needed for xlsx and png.", file=sys.stderr)
-            return 2
         else:
             sys.stdout.buffer.write(output)
     return 0

@@ -172,3 +172,35 @@ async def test_a_refused_token_is_reported_without_printing_it(env):
     assert process.returncode == 2
     assert "Telegram refused the token" in err.decode()
     assert "SECRET-TOKEN-VALUE" not in (out + err).decode()
+
+
+def test_report_and_roster_commands(env, tmp_path):
+    roster = tmp_path / "danh-sach.csv"
+    roster.write_text(
+        "Họ và tên,Số điện thoại,Mã đơn vị,Đối tượng\n"
+        "Nguyễn Văn An,0912 345 678,DEMO.HA.1,Đảng viên\n"
+        "Trần Bình,12345,DEMO.HA.1,Đảng viên\n",
+        encoding="utf-8",
+    )
+    dry = run_bot(env, "import-roster", str(roster), "--dry-run")
+    assert dry.returncode == 1  # a row was rejected
+    assert "1 new, 0 updated, 1 rejected" in dry.stdout and "row 3:" in dry.stdout
+    loaded = run_bot(env, "import-roster", str(roster))
+    assert "Loaded 1 roster entries." in loaded.stdout
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
+        assert db.execute("SELECT full_name FROM roster").fetchall() == [("Nguyễn Văn An",)]
+    assert (tmp_path / "phone.key").stat().st_mode & 0o777 == 0o600
+
+    text = run_bot(env, "report", "--unit", "DEMO.HA", "--from", "1/11/2026", "--to", "30/11/2026")
+    assert text.returncode == 0, text.stderr
+    assert "0 lượt người tham dự" in text.stdout and "Chi bộ thôn Đông" in text.stdout
+    csv_out = run_bot(env, "report", "--unit", "DEMO.HA", "--format", "csv")
+    assert csv_out.stdout.splitlines()[0].lstrip("\ufeff").startswith("Đơn vị,Lượt,Người")
+    xlsx = tmp_path / "r.xlsx"
+    made = run_bot(env, "report", "--format", "xlsx", "--out", str(xlsx))
+    assert made.returncode == 0 and xlsx.read_bytes()[:2] == b"PK"
+    for bad in (["--unit", "NOPE"], ["--from", "31/2/2026"], ["--format", "png"]):
+        assert run_bot(env, "report", *bad).returncode == 2
+    with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
+        logged = db.execute("SELECT actor FROM audit_log WHERE action = 'report'").fetchall()
+    assert logged == [("cli",)] * 3

@@ -211,6 +211,10 @@ async def test_reports_are_for_organizers_of_the_subtree_only(app, organizer):
         ("console:org", "DEMO.HA", "png"),
     ]
     assert all("lượt" not in s for _, _, s in logged)  # the scope only, never figures
+    # Rights taken away: the open buttons no longer work.
+    await app.store.revoke(member_id(app, "Lê Văn Tổ"), "DEMO.HA", actor="test", now=0)
+    await organizer.press("Tệp Excel")
+    assert "không có quyền" in organizer.text and organizer.replies[0].document is None
 
 
 async def test_weekly_reports_arrive_at_the_chosen_time_while_rights_last(app, organizer, clock):
