@@ -414,3 +414,34 @@ async def test_members_cannot_see_others_feedback(app, organizer):
     await one.press("kèm tên")
     await two.send("/phananh 1")
     assert "Không tìm thấy phản ánh này" in two.text
+
+
+async def test_erasing_keeps_counts_and_removes_what_names_the_person(app, organizer, clock):
+    with closing(sqlite3.connect(app.settings.database.path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO roster (id, unit_code, category, full_name, phone_hash, imported_at,"
+            " updated_at) VALUES (3, 'DEMO.HA.1', 'dang_vien', 'Nguyễn Văn An', ?, 0, 0)",
+            (phone_hash("+84912345678", app.services.phone_key),),
+        )
+    code = await create_session(organizer, "8:30")
+    member = Chat(app, "u1")
+    await member.register()
+    await member.send("/xacminh")
+    await member.send("0912345678")
+    await member.press("Đúng, là tôi")
+    await member.send(f"/diemdanh {code}")
+    await member.send("/phananh")
+    await member.press("Gửi phản ánh mới")
+    await member.send("Một câu hỏi có tên người gửi kèm theo.")
+    await member.press("kèm tên")
+    before = await make_report(app.services, "DEMO.HA", date(2026, 5, 10), date(2026, 5, 10))
+
+    await member.send("/xoadulieu")
+    await member.press("Xóa vĩnh viễn")
+    assert rows(app, "SELECT count(*) FROM feedback") == [(0,)]
+    assert rows(app, "SELECT member_id FROM roster") == [(None,)]
+    ((person,),) = rows(app, "SELECT person FROM session_attendance")
+    stand_ins = {m for (m,) in rows(app, "SELECT DISTINCT member_id FROM activity")}
+    assert person <= -(2**40) and stand_ins == {person}
+    after = await make_report(app.services, "DEMO.HA", date(2026, 5, 10), date(2026, 5, 10))
+    assert after.total.all.count == before.total.all.count  # still one person, same entries
