@@ -69,20 +69,13 @@ class Report:
     feedback: tuple[int, int] = (0, 0)  # received, answered in the period
 
 
-def report_groups(org: Organisation, scope: str) -> tuple[dict[str, str], list[str]]:
-    """Every unit of the scope's subtree → the line it counts in; and the lines, in order.
+def report_lines(org: Organisation, scope: str) -> list[str]:
+    """The groups a report shows: the scope's own members (when it has any) and each child.
 
-    Lines are the scope's children; members attached to the scope itself get a line of their
-    own (the scope's code); a unit without children is its own single line.
+    A unit without children is its own single line.
     """
     children = [u.code for u in org.children(scope)]
-    if not children:
-        return {scope: scope}, [scope]
-    groups = {scope: scope}
-    for child in children:
-        for unit in org.subtree(child):
-            groups[unit.code] = child
-    return groups, [scope, *children]
+    return [scope, *children] if children else [scope]
 
 
 def build_report(
@@ -96,9 +89,14 @@ def build_report(
     all_categories: tuple[str, ...],
     kinds: tuple[str, ...] = (),
     feedback: tuple[int, int] = (0, 0),
+    order: list[str] | None = None,
 ) -> Report:
-    """Put the aggregates in report order, with denominators and rates."""
-    _, order = report_groups(org, scope)
+    """Put the aggregates in report order, with denominators and rates.
+
+    ``order``: the groups to show as lines (default: the scope's own and its children).
+    """
+    if order is None:
+        order = report_lines(org, scope)
     shown = categories or all_categories
     lines = []
     for code in order:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from ..core.services import Services
-from .model import Report, build_report, report_groups
+from .model import Report, build_report
 
 DEFAULT_DAYS = 30
 
@@ -26,9 +26,8 @@ async def make_report(
 ) -> Report:
     """The report of a unit subtree over local days ``start``..``end`` (inclusive)."""
     org = services.org
-    groups, _ = report_groups(org, scope)
     figures = await services.store.reports.figures(
-        groups, start, end, kinds=kinds, categories=categories
+        org.path(scope), scope, start, end, kinds=kinds, categories=categories
     )
     zone = services.zone
     first = int(datetime.combine(start, time(0), zone).timestamp())

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from .activity import day_number
 
-Reader = Callable[[str, Iterable], Awaitable[list]]
+ParallelReader = Callable[[list[tuple[str, Iterable]]], Awaitable[list[list]]]
 
 # Levels of the aggregate rows, as the SQL below labels them.
 GROUP_CATEGORY, GROUP, CATEGORY, TOTAL = "gc", "g", "c", "t"
@@ -44,38 +44,42 @@ class Figures:
     members: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def _values(rows: Sequence[tuple]) -> tuple[str, list]:
-    """A VALUES list with its parameters (rows of equal width)."""
-    width = len(rows[0])
-    marks = ", ".join("(" + ", ".join("?" * width) + ")" for _ in rows)
-    return marks, [value for row in rows for value in row]
-
-
 class ReportStore:
     """Report queries, sharing the store's reader connection."""
 
-    def __init__(self, read: Reader) -> None:
+    def __init__(self, read: ParallelReader) -> None:
         self._read = read
 
     async def figures(
         self,
-        groups: dict[str, str],
+        scope_path: str,
+        scope_code: str,
         start: date,
         end: date,
         *,
         kinds: Sequence[str] = (),
         categories: Sequence[str] = (),
+        per_unit: bool = False,
     ) -> Figures:
-        """Aggregates for activity of ``groups`` (unit code → group code) between two days.
+        """Aggregates of a subtree's activity between two local days (inclusive).
 
-        Weeks are numbered from 0 in seven-day steps from ``start``.
+        Groups are the scope's children (a unit counts in the child it lies under; the scope's
+        own members in a group named after the scope), or every unit itself (``per_unit``).
+        Weeks are numbered from 0 in seven-day steps from ``start``. The group comes from the
+        unit's path: joining a list of units instead made SQLite build an index over the whole
+        activity table for every report.
         """
         figures = Figures()
-        if not groups or end < start:
+        if end < start:
             return figures
-        unit_marks, unit_params = _values(list(groups.items()))
-        days = [(start + timedelta(n), n // 7) for n in range((end - start).days + 1)]
-        day_marks, day_params = _values([(day_number(d), week) for d, week in days])
+        skip = len(scope_path) + 1
+        group = (
+            "u.code"
+            if per_unit
+            else "CASE WHEN u.path = ? THEN ? ELSE"
+            " substr(u.path, ?, instr(substr(u.path, ?), '/') - 1) END"
+        )
+        group_params = [] if per_unit else [scope_path, scope_code, skip, skip]
         filters, filter_params = "", []
         if kinds:
             filters += f" AND a.kind IN ({', '.join('?' * len(kinds))})"
@@ -83,34 +87,63 @@ class ReportStore:
         if categories:
             filters += f" AND a.category IN ({', '.join('?' * len(categories))})"
             filter_params += list(categories)
-        levels = [
-            (GROUP_CATEGORY, "grp", "category", "''", "GROUP BY grp, category"),
-            (GROUP, "grp", "''", "''", "GROUP BY grp"),
-            (CATEGORY, "''", "category", "''", "GROUP BY category"),
-            (TOTAL, "''", "''", "''", ""),
-            (KIND, "''", "''", "kind", "GROUP BY kind"),
-            (GROUP_KIND, "grp", "''", "kind", "GROUP BY grp, kind"),
-            (WEEK, "''", "''", "week", "GROUP BY week"),
+        week_ends = [
+            day_number(min(end, start + timedelta(days=7 * n + 6)))
+            for n in range((end - start).days // 7 + 1)
         ]
-        select = " UNION ALL ".join(
-            f"SELECT '{label}', {g}, {c}, {k}, count(*), count(DISTINCT member_id) FROM f {by}"
-            for label, g, c, k, by in levels
-        )
-        rows = await self._read(
-            f"WITH map(unit_code, grp) AS (VALUES {unit_marks}),"
-            f" days(day, week) AS (VALUES {day_marks}),"
-            " f AS MATERIALIZED (SELECT map.grp, a.category, a.kind, a.member_id, days.week"
-            " FROM activity a JOIN map ON map.unit_code = a.unit_code"
-            " JOIN days ON days.day = a.day"
-            f" WHERE a.day BETWEEN ? AND ?{filters}) {select}",
+        week = "CASE " + " ".join(f"WHEN a.day <= {d} THEN {n}" for n, d in enumerate(week_ends))
+        # Two halves of the levels, each over its own copy of the period's rows, run at once
+        # on two connections (two cores; see benchmarks/reports.py).
+        halves = [
             [
-                *unit_params,
-                *day_params,
-                day_number(start),
-                day_number(end),
-                *filter_params,
+                (GROUP_CATEGORY, "grp", "category", "''", "GROUP BY grp, category"),
+                (GROUP, "grp", "''", "''", "GROUP BY grp"),
+                (CATEGORY, "''", "category", "''", "GROUP BY category"),
+                (TOTAL, "''", "''", "''", ""),
             ],
+            [
+                (KIND, "''", "''", "kind", "GROUP BY kind"),
+                (GROUP_KIND, "grp", "''", "kind", "GROUP BY grp, kind"),
+                (WEEK, "''", "''", "week", "GROUP BY week"),
+            ],
+        ]
+        base = (
+            f"WITH f AS MATERIALIZED (SELECT {group} AS grp, a.category, a.kind, a.member_id,"
+            f" {week} END AS week FROM activity a JOIN units u ON u.code = a.unit_code"
+            f" WHERE a.day BETWEEN ? AND ? AND substr(u.path, 1, ?) = ?{filters}) "
         )
+        params = [
+            *group_params,
+            day_number(start),
+            day_number(end),
+            len(scope_path),
+            scope_path,
+            *filter_params,
+        ]
+        queries = [
+            (
+                base
+                + " UNION ALL ".join(
+                    f"SELECT '{label}', {g}, {c}, {k}, count(*), count(DISTINCT member_id)"
+                    f" FROM f {by}"
+                    for label, g, c, k, by in half
+                ),
+                params,
+            )
+            for half in halves
+        ]
+        # Denominators: counted per unit along an index (no sort), then summed per group.
+        queries += [
+            (
+                f"SELECT {group} AS grp, t.category, t.n FROM (SELECT unit_code, category,"
+                f" count(*) AS n FROM {table} GROUP BY unit_code, category) t"
+                " JOIN units u ON u.code = t.unit_code WHERE substr(u.path, 1, ?) = ?",
+                [*group_params, len(scope_path), scope_path],
+            )
+            for table in ("roster", "members")
+        ]
+        first, second, roster, members = await self._read(queries)
+        rows = first + second
         for label, grp, category, kind, entries, people in rows:
             count = Count(entries, people)
             if label == GROUP_CATEGORY:
@@ -127,12 +160,7 @@ class ReportStore:
                 figures.by_group_kind[(grp, kind)] = count
             else:
                 figures.by_week[int(kind)] = count
-        for table, target in (("roster", figures.roster), ("members", figures.members)):
-            for grp, category, count in await self._read(
-                f"WITH map(unit_code, grp) AS (VALUES {unit_marks})"
-                f" SELECT map.grp, t.category, count(*) FROM {table} t"
-                " JOIN map ON map.unit_code = t.unit_code GROUP BY map.grp, t.category",
-                unit_params,
-            ):
-                target[(grp, category)] = count
+        for rows_, target in ((roster, figures.roster), (members, figures.members)):
+            for grp, category, count in rows_:
+                target[(grp, category)] = target.get((grp, category), 0) + count
         return figures

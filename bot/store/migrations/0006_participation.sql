@@ -81,3 +81,5 @@ CREATE TABLE report_subscriptions (
 -- Reports read activity by period and unit, counting people: this covers them.
 CREATE INDEX activity_day_unit_member ON activity(day, unit_code, kind, category, member_id);
 DROP INDEX activity_day_unit;
+-- Report denominators count members per unit and category along this index.
+CREATE INDEX members_unit_category ON members(unit_code, category);
