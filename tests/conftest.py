@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from contextlib import closing
@@ -105,3 +106,20 @@ def rows(app, sql: str, *params) -> list[tuple]:
     """Read the database file directly, as an auditor would (committed data only)."""
     with closing(sqlite3.connect(app.settings.database.path)) as conn:
         return [tuple(r) for r in conn.execute(sql, params)]
+
+
+async def render_push(app, kind: str, external_id: str):
+    """What the latest outbox row of ``kind`` for an account renders to right now."""
+    from bot.store.outbox import OutboxRow
+
+    found = rows(
+        app,
+        "SELECT id, channel, external_id, member_id, kind, payload, attempts FROM outbox"
+        " WHERE kind = ? AND external_id = ?",
+        kind,
+        external_id,
+    )
+    assert found, f"no {kind} row for {external_id}"
+    row = found[-1]
+    outbox_row = OutboxRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+    return (await app.conversation.render_pushes([outbox_row]))[row[0]]

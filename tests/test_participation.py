@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 import struct
 from collections import defaultdict
@@ -19,25 +18,10 @@ from bot.reports.render import Words, report_csv, report_png, report_xlsx, summa
 from bot.reports.service import make_report
 from bot.rosters import phone_hash
 from bot.store.activity import day_number
-from bot.store.outbox import OutboxRow
 
-from .conftest import Chat, rows
+from .conftest import Chat, render_push, rows
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-async def render(app, kind: str, external_id: str):
-    found = rows(
-        app,
-        "SELECT id, channel, external_id, member_id, kind, payload, attempts FROM outbox"
-        " WHERE kind = ? AND external_id = ?",
-        kind,
-        external_id,
-    )
-    assert found, f"no {kind} row for {external_id}"
-    row = found[-1]
-    outbox_row = OutboxRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
-    return (await app.conversation.render_pushes([outbox_row]))[row[0]]
 
 
 def member_id(app, name: str) -> int:
@@ -233,10 +217,10 @@ async def test_weekly_reports_arrive_at_the_chosen_time_while_rights_last(app, o
         await job()
         await job()  # twice: still one
     assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'weekly_report'") == [(1,)]
-    pushed = await render(app, "weekly_report", "org")
+    pushed = await render_push(app, "weekly_report", "org")
     assert "Báo cáo tham gia" in pushed[0].text and pushed[1].document.photo
     await app.store.revoke(member_id(app, "Lê Văn Tổ"), "DEMO.HA", actor="test", now=0)
-    assert await render(app, "weekly_report", "org") == []
+    assert await render_push(app, "weekly_report", "org") == []
 
 
 # -- rosters ---------------------------------------------------------------------------------
@@ -388,7 +372,7 @@ async def test_feedback_reaches_the_organizers_and_the_answer_comes_back(app, or
     assert rows(app, "SELECT kind FROM activity WHERE kind = 'feedback_sent'") == [
         ("feedback_sent",)
     ]
-    pushed = await render(app, "feedback_new", "org")
+    pushed = await render_push(app, "feedback_new", "org")
     assert "lịch sinh hoạt" in pushed[0].text
     await organizer.send(pushed[0].choices[0].key)
     assert "(ẩn danh)" in organizer.text and "Nguyễn Văn An" not in organizer.text
@@ -396,7 +380,7 @@ async def test_feedback_reaches_the_organizers_and_the_answer_comes_back(app, or
     await organizer.send("Ngày 5 hằng tháng, tại nhà văn hóa thôn.")
     await organizer.press("Gửi câu trả lời")
     assert "Đã gửi câu trả lời" in organizer.text
-    answer = await render(app, "feedback_answer", "u1")
+    answer = await render_push(app, "feedback_answer", "u1")
     assert "Ngày 5 hằng tháng" in answer[0].text
     assert rows(app, "SELECT status FROM feedback") == [("answered",)]
     # A second answer (another organizer, a stale screen) is refused.

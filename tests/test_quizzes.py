@@ -10,9 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.content.quizzes import LETTERS
-from bot.store.outbox import OutboxRow
 
-from .conftest import Chat, rows
+from .conftest import Chat, render_push, rows
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -55,20 +54,6 @@ async def press_letter(chat: Chat, letter: str) -> None:
 async def run_minute_jobs(app) -> None:
     for job in app.conversation.router.minute_jobs:
         await job()
-
-
-async def render(app, kind: str, external_id: str):
-    found = rows(
-        app,
-        "SELECT id, channel, external_id, member_id, kind, payload, attempts FROM outbox"
-        " WHERE kind = ? AND external_id = ?",
-        kind,
-        external_id,
-    )
-    assert found, f"no {kind} row for {external_id}"
-    row = found[-1]
-    outbox_row = OutboxRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
-    return (await app.conversation.render_pushes([outbox_row]))[row[0]]
 
 
 async def launch_contest(admin: Chat, *, questions: str = "5", extra=()) -> int:
@@ -158,7 +143,7 @@ async def test_a_contest_from_launch_to_ranked_results(app, admin, member, clock
     contest_id = await launch_contest(admin)
     notices = rows(app, "SELECT external_id FROM outbox WHERE kind = 'contest_notice'")
     assert sorted(notices) == [("u1",), ("u2",)]
-    notice = await render(app, "contest_notice", "u1")
+    notice = await render_push(app, "contest_notice", "u1")
     assert notice[0].choices[0].key == f"/cuocthi {contest_id}"
 
     # u1: every answer right, 10 s per question, predicts 1.
@@ -199,9 +184,9 @@ async def test_a_contest_from_launch_to_ranked_results(app, admin, member, clock
     assert results == [(1, 5, 0), (2, 4, 1199)]
     assert rows(app, "SELECT actual FROM contest_rounds") == [(1,)]
 
-    pushed = await render(app, "contest_result", "u1")
+    pushed = await render_push(app, "contest_result", "u1")
     assert "xếp thứ 1/2" in pushed[0].text
-    summary = await render(app, "contest_summary", "admin")
+    summary = await render_push(app, "contest_summary", "admin")
     assert "Nguyễn V. An" in summary[0].text
     book = load_workbook(io.BytesIO(summary[1].document.content))
     ranking = book["Xếp hạng"]
@@ -293,7 +278,7 @@ async def test_a_ready_contest_is_offered_before_a_date_and_launched_in_one_pres
     await run_minute_jobs(app)
     await run_minute_jobs(app)  # a second pass queues nothing more
     assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'contest_offer'") == [(1,)]
-    offer = await render(app, "contest_offer", "admin")
+    offer = await render_push(app, "contest_offer", "admin")
     assert "19/5/2026" in offer[0].text
     await admin.send(offer[0].choices[0].key)
     assert "136 năm" in admin.text
@@ -344,7 +329,7 @@ async def test_an_organizer_sees_the_results_of_their_subtree_only(app, admin, m
     assert names == ["Nguyễn Văn An"]
 
     # The member sees the whole ranking (shortened names) and their place in their own unit.
-    result = await render(app, "contest_result", "u1")
+    result = await render_push(app, "contest_result", "u1")
     assert "xếp thứ 2/2" in result[0].text and "Trong Chi bộ thôn Đông" in result[0].text
     await member.send(f"/cuocthi {contest_id}")
     await member.press("kết quả vòng 1")
@@ -361,7 +346,7 @@ async def test_an_erased_member_stays_in_the_ranking_anonymously(app, admin, mem
     await run_minute_jobs(app)
     assert rows(app, "SELECT rank, member_id, correct FROM contest_results") == [(1, None, 5)]
     assert rows(app, "SELECT count(*) FROM outbox WHERE kind = 'contest_result'") == [(0,)]
-    summary = await render(app, "contest_summary", "admin")
+    summary = await render_push(app, "contest_summary", "admin")
     assert "(đã xóa)" in summary[0].text
 
 

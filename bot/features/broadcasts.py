@@ -14,7 +14,7 @@ from ..core.router import Router
 from ..core.services import Services
 from ..core.turn import Turn
 from ..store.outbox import NewMessage
-from .units import organized_units, visible_tops
+from .units import may_organize, organized_units, visible_tops
 
 NOTICE = "notice"
 SUMMARY = "broadcast_summary"
@@ -43,13 +43,6 @@ def register(router: Router, services: Services) -> None:
     settings = services.settings
     rate = settings.delivery.paid_rate_per_second or settings.delivery.rate_per_second
     texts: dict[int, str] = {}  # notices never change once sent: keep their text at hand
-
-    async def allowed(turn: Turn, code: str) -> bool:
-        org = services.org
-        return org.get(code) is not None and any(
-            org.get(top) is not None and org.is_within(code, top)
-            for top in await visible_tops(turn)
-        )
 
     @router.command("thongbao", "notice", needs_member=False, for_organizers=True)
     async def notice(turn: Turn, args: str) -> None:
@@ -88,14 +81,14 @@ def register(router: Router, services: Services) -> None:
     @router.state("broadcast.unit")
     async def on_unit_typed(turn: Turn, text: str) -> None:
         unit = services.org.by_join_code(text) or services.org.get(text.strip())
-        if unit is None or not await allowed(turn, unit.code):
+        if unit is None or not await may_organize(turn, unit.code):
             turn.repeat_offer(turn.t("broadcast.unit_not_allowed", text=text[:40]))
             return
         await ask_categories(turn, {**turn.dialog.data, "unit": unit.code, "cats": []})
 
     @router.choice("bcu")
     async def on_unit(turn: Turn, code: str) -> None:
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         await ask_categories(turn, {**turn.dialog.data, "unit": code, "cats": []}, edit=True)
@@ -174,7 +167,7 @@ def register(router: Router, services: Services) -> None:
         if value == "unit":
             await ask_unit(turn, {"text": data["text"]})
             return
-        if not await allowed(turn, data["unit"]):  # rights may have changed since the preview
+        if not await may_organize(turn, data["unit"]):  # rights may have changed since the preview
             turn.say(turn.t("errors.not_allowed"))
             return
         broadcast_id, _recipients = await outbox.create_broadcast(
@@ -199,7 +192,7 @@ def register(router: Router, services: Services) -> None:
     @router.choice("bcp")
     async def on_progress(turn: Turn, value: str) -> None:
         broadcast = await outbox.broadcast(int(value)) if value.isdigit() else None
-        if broadcast is None or not await allowed(turn, broadcast["unit_code"]):
+        if broadcast is None or not await may_organize(turn, broadcast["unit_code"]):
             turn.say(turn.t("errors.stale_button"), notice=True)
             return
         await show_progress(turn, broadcast["id"], edit=True)

@@ -19,7 +19,7 @@ from ..core.turn import Turn
 from ..reports.render import Words, report_png, report_xlsx, summary_text
 from ..reports.service import make_report
 from ..store.outbox import NewMessage
-from .units import organized_units, visible_tops
+from .units import may_organize, organized_units
 
 WEEKLY = "weekly_report"
 MAX_UNIT_CHOICES = 12
@@ -78,13 +78,6 @@ def register(router: Router, services: Services) -> None:
     def words(turn: Turn) -> Words:
         return Words(services.texts, turn.locale)
 
-    async def allowed(turn: Turn, code: str) -> bool:
-        current = services.org
-        return current.get(code) is not None and any(
-            current.get(top) is not None and current.is_within(code, top)
-            for top in await visible_tops(turn)
-        )
-
     @router.command("baocao", "report", needs_member=False, for_organizers=True)
     async def report(turn: Turn, args: str) -> None:
         codes = await organized_units(turn, MAX_UNIT_CHOICES)
@@ -101,7 +94,7 @@ def register(router: Router, services: Services) -> None:
 
     @router.choice("rpu")
     async def on_unit(turn: Turn, code: str) -> None:
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         ask_period(turn, code, edit=True)
@@ -146,7 +139,7 @@ def register(router: Router, services: Services) -> None:
         await show(turn, turn.dialog.data["unit"], *period)
 
     async def show(turn: Turn, code: str, start: date, end: date) -> None:
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         await log(turn, code, start, end, "text")
@@ -169,7 +162,7 @@ def register(router: Router, services: Services) -> None:
         if data is None:
             return
         code = data["unit"]
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         if value == "weekly":
@@ -249,7 +242,7 @@ def register(router: Router, services: Services) -> None:
         await subscribe(turn, turn.dialog.data["unit"], *when)
 
     async def subscribe(turn: Turn, code: str, weekday: int, minute: int) -> None:
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         await store.subscribe(turn.member.id, code, weekday, minute)
@@ -292,7 +285,7 @@ def register(router: Router, services: Services) -> None:
     @router.push(WEEKLY)
     async def weekly(turn: Turn, payload: dict) -> None:
         code = payload.get("unit", "")
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             return  # no longer an organizer of it: nothing is sent
         end = date.fromisoformat(payload["end"])
         start = end - timedelta(days=6)

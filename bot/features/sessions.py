@@ -19,7 +19,7 @@ from ..core.text import fold
 from ..core.turn import Turn
 from ..store.participation import StudySession
 from .contests import parse_start
-from .units import organized_units, visible_tops
+from .units import may_organize, organized_units, visible_tops
 
 OPENS_BEFORE_S = 3600
 CLOSES_AFTER_S = 5 * 3600
@@ -40,13 +40,6 @@ def register(router: Router, services: Services) -> None:
     def when(ts: int) -> str:
         moment = datetime.fromtimestamp(ts, services.zone)
         return f"{moment:%H:%M} {services.texts.date(moment.date())}"
-
-    async def allowed(turn: Turn, code: str) -> bool:
-        org = services.org
-        return org.get(code) is not None and any(
-            org.get(top) is not None and org.is_within(code, top)
-            for top in await visible_tops(turn)
-        )
 
     # -- organizers ----------------------------------------------------------------------
 
@@ -97,7 +90,7 @@ def register(router: Router, services: Services) -> None:
         data = turn.flow_data("title")
         if data is None:
             return
-        if not await allowed(turn, code):
+        if not await may_organize(turn, code):
             turn.say(turn.t("errors.not_allowed"))
             return
         turn.ask(
@@ -149,7 +142,7 @@ def register(router: Router, services: Services) -> None:
         data = turn.flow_data("title", "unit", "at", "place")
         if data is None:
             return
-        if not await allowed(turn, data["unit"]):
+        if not await may_organize(turn, data["unit"]):
             turn.say(turn.t("errors.not_allowed"))
             return
         code = new_session_code()
@@ -180,7 +173,7 @@ def register(router: Router, services: Services) -> None:
     @router.choice("hnv")
     async def on_view(turn: Turn, value: str) -> None:
         session = await store.session(int(value)) if value.isdigit() else None
-        if session is None or not await allowed(turn, session.unit_code):
+        if session is None or not await may_organize(turn, session.unit_code):
             turn.say(turn.t("errors.not_allowed"))
             return
         counted, marked = await store.attendance_count(session.id)
@@ -202,7 +195,7 @@ def register(router: Router, services: Services) -> None:
     @router.choice("hnm")
     async def on_mark(turn: Turn, value: str) -> None:
         session = await store.session(int(value)) if value.isdigit() else None
-        if session is None or not await allowed(turn, session.unit_code):
+        if session is None or not await may_organize(turn, session.unit_code):
             turn.say(turn.t("errors.not_allowed"))
             return
         turn.ask(
@@ -253,7 +246,7 @@ def register(router: Router, services: Services) -> None:
             return
         session = await store.session(data["session"])
         person, unit, category = [*value.split(":", 2), "", ""][:3]
-        if session is None or not await allowed(turn, session.unit_code):
+        if session is None or not await may_organize(turn, session.unit_code):
             turn.say(turn.t("errors.not_allowed"))
             return
         if await store.attended(session.id, int(person)):

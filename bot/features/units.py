@@ -22,6 +22,14 @@ async def visible_tops(turn: Turn) -> list[str]:
     return await turn.services.store.organizer_units(turn.member.id)
 
 
+async def may_organize(turn: Turn, code: str) -> bool:
+    """Whether this account organizes the unit ``code`` (it lies in one of its subtrees)."""
+    org = turn.services.org
+    return org.get(code) is not None and any(
+        org.get(top) is not None and org.is_within(code, top) for top in await visible_tops(turn)
+    )
+
+
 async def organized_units(turn: Turn, limit: int) -> list[str]:
     """Codes an organizer may address: each visible top unit and its direct sub-units."""
     org = turn.services.org
