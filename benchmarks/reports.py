@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import sqlite3
 import statistics
@@ -31,6 +30,7 @@ from pathlib import Path
 from bot.app import open_app
 from bot.config import load_settings
 from bot.demo_data import fill_demo
+from bot.org import write_units_csv
 from bot.reports.model import build_report
 from bot.reports.render import Words, report_xlsx
 from bot.reports.service import default_period, make_report
@@ -50,19 +50,6 @@ async def prepare(db: Path, members: int, days: int) -> float:
     started = time.perf_counter()
     await asyncio.to_thread(fill_demo, db, members=members, days=days, end=END)
     return time.perf_counter() - started
-
-
-def write_units_csv(db: Path, out: Path) -> None:
-    """The synthetic tree as a units file, so the bot loads the same organisation."""
-    with closing(sqlite3.connect(db)) as conn:
-        units = conn.execute(
-            "SELECT code, name, coalesce(parent_code, ''), level, join_code FROM units"
-            " ORDER BY length(path), path"
-        ).fetchall()
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["code", "name", "parent", "level", "join_code"])
-        writer.writerows(units)
 
 
 def raw_sql(db: Path, root_path: str, start: date, end: date) -> dict[tuple, tuple[int, int]]:
@@ -150,7 +137,10 @@ async def main() -> None:
             activity_rows = conn.execute("SELECT count(*) FROM activity").fetchone()[0]
             member_rows = conn.execute("SELECT count(*) FROM members").fetchone()[0]
         units_file = Path(folder) / "units.csv"
-        write_units_csv(db, units_file)
+        store = SqliteStore(db)
+        await store.open()
+        write_units_csv(await store.unit_rows(), units_file)
+        await store.close()
         settings = load_settings(
             None,
             environ={

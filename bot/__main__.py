@@ -270,6 +270,40 @@ async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if not parsed.rejected else 1
 
 
+async def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from .demo_data import fill_demo
+    from .org import write_units_csv
+    from .store.sqlite import SqliteStore
+
+    db = Path(settings.database.path)
+    store = SqliteStore(db)
+    await store.open()
+    members = await store.members_count()
+    await store.close()
+    if members:
+        print(
+            f"{db} already has {members} members: demo data goes into an empty database "
+            "(set BOT_DATABASE_PATH to a new file).",
+            file=sys.stderr,
+        )
+        return 2
+    today = datetime.now(settings.zone).date()
+    print(f"Filling {db} with {args.members:,} members over {args.days} days…")
+    started = time.perf_counter()
+    counts = await asyncio.to_thread(
+        fill_demo, db, members=args.members, days=args.days, end=today, seed=args.seed
+    )
+    await store.open()
+    units = await store.unit_rows()
+    await store.close()
+    units_file = db.parent / "demo-units.csv"
+    await asyncio.to_thread(write_units_csv, units, units_file)
+    print(", ".join(f"{count:,} {table}" for table, count in counts.items()))
+    print(f"Done in {time.perf_counter() - started:.0f} s. The synthetic tree is {units_file};")
+    print(f"use it with: BOT_ORGANISATION_UNITS_FILE={units_file} python -m bot report")
+    return 0
+
+
 def _dmy(day) -> str:
     return f"{day.day}/{day.month}/{day.year}"
 
@@ -282,6 +316,7 @@ COMMANDS = {
     "outbox": _outbox,
     "report": _report,
     "import-roster": _import_roster,
+    "demo-data": _demo_data,
 }
 
 if __name__ == "__main__":

@@ -206,3 +206,11 @@ def _check_tree(check: Checker, placed: list[tuple[Unit, int]]) -> None:
             check.add(line, f"unit '{unit.code}': its parents form a cycle")
     if placed and not any(unit.parent is None for unit, _ in placed):
         check.add(1, "no top unit: exactly the top units have no parent")
+
+
+def write_units_csv(units: list[tuple[str, str, str, str, str]], path: Path) -> None:
+    """Write (code, name, parent, level, join_code) rows as a units file the bot can load."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "name", "parent", "level", "join_code"])
+        writer.writerows(units)

@@ -204,3 +204,16 @@ def test_report_and_roster_commands(env, tmp_path):
     with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
         logged = db.execute("SELECT actor FROM audit_log WHERE action = 'report'").fetchall()
     assert logged == [("cli",)] * 3
+
+
+def test_demo_data_fills_an_empty_database_once(env, tmp_path):
+    made = run_bot(env, "demo-data", "--members", "400", "--days", "10")
+    assert made.returncode == 0, made.stderr
+    assert "400 members" in made.stdout
+    units = tmp_path / "demo-units.csv"
+    assert units.read_text(encoding="utf-8").startswith("code,name,parent,level,join_code")
+    report = run_bot({**env, "BOT_ORGANISATION_UNITS_FILE": str(units)}, "report")
+    assert report.returncode == 0, report.stderr
+    assert "lượt người tham dự" in report.stdout and "Tỉnh Minh Họa" in report.stdout
+    again = run_bot(env, "demo-data", "--members", "400", "--days", "10")
+    assert again.returncode == 2 and "already has 400 members" in again.stderr

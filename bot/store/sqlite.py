@@ -373,6 +373,14 @@ class SqliteStore:
         )
         return rows[0][0], rows[0][1]
 
+    async def unit_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(code, name, parent, level, join code) of every stored unit, parents first."""
+        rows = await self._read(
+            "SELECT code, name, coalesce(parent_code, ''), level, join_code FROM units"
+            " ORDER BY length(path), path"
+        )
+        return [tuple(r) for r in rows]
+
     async def members_count(self) -> int:
         """How many members are registered."""
         return (await self._read("SELECT count(*) FROM members"))[0][0]
