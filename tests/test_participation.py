@@ -429,3 +429,30 @@ async def test_erasing_keeps_counts_and_removes_what_names_the_person(app, organ
     assert person <= -(2**40) and stand_ins == {person}
     after = await make_report(app.services, "DEMO.HA", date(2026, 5, 10), date(2026, 5, 10))
     assert after.total.all.count == before.total.all.count  # still one person, same entries
+
+
+async def test_an_organizer_matches_a_member_to_the_roster_by_hand(app, organizer):
+    with closing(sqlite3.connect(app.settings.database.path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO roster (id, unit_code, category, full_name, phone_hash, imported_at,"
+            " updated_at) VALUES (5, 'DEMO.HA.1', 'dang_vien', 'Nguyễn Văn An', 'h', 0, 0)"
+        )
+    member = Chat(app, "u1")
+    await member.register()
+    await organizer.send("/danhsach")
+    assert "2 thành viên chưa khớp" in organizer.text  # the member and the organizer
+    await organizer.press("Khớp tay")
+    await organizer.press("Nguyễn Văn An")
+    await organizer.press("Nguyễn Văn An · Đảng viên")
+    assert "Đã khớp Nguyễn Văn An" in organizer.text
+    assert rows(app, "SELECT member_id FROM roster") == [(member_id(app, "Nguyễn Văn An"),)]
+    assert rows(app, "SELECT action FROM audit_log WHERE action = 'roster_link'") == [
+        ("roster_link",)
+    ]
+    # A member of another subtree is out of reach.
+    far = Chat(app, "u3")
+    await far.register(name="Võ Thị Bốn", code="BS-KP1")
+    await organizer.send("/danhsach")
+    await organizer.press("Khớp tay")
+    labels = [c.label for c in organizer.last_with_choices().choices]
+    assert all("Võ Thị Bốn" not in label for label in labels)
