@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     roster.add_argument("file", help="columns: full name, phone, unit code, category")
     roster.add_argument("--dry-run", action="store_true", help="report what would change only")
+    commands.add_parser(
+        "check-content",
+        help="validate lessons, questions, dates, texts and suggestions (file:line: message)",
+    )
     demo = commands.add_parser(
         "demo-data", help="fill an empty database with a synthetic province (for demos)"
     )
@@ -304,6 +308,21 @@ async def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_content(settings: Settings, args: argparse.Namespace) -> int:
+    from .app import check_content
+
+    report = await asyncio.to_thread(check_content, settings)
+    for finding in report.errors:
+        print(f"{finding}")
+    for finding in report.warnings:
+        print(f"{finding.file}:{finding.line}: warning: {finding.message}")
+    print(
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)",
+        file=sys.stderr,
+    )
+    return 1 if report.errors else 0
+
+
 def _dmy(day) -> str:
     return f"{day.day}/{day.month}/{day.year}"
 
@@ -317,6 +336,7 @@ COMMANDS = {
     "report": _report,
     "import-roster": _import_roster,
     "demo-data": _demo_data,
+    "check-content": _check_content,
 }
 
 if __name__ == "__main__":

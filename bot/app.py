@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
+from .content import check
 from .content.calendar import Commemoration, load_calendar
 from .content.commitments import CommitmentContent, load_commitments
 from .content.lessons import Lesson, load_lessons
@@ -93,9 +94,37 @@ def load_content(settings: Settings) -> Content:
     lessons = attempt(load_lessons, folder / "lessons")
     questions = attempt(load_questions, settings.content.quizzes_dir)
     calendar = attempt(load_calendar, folder / "calendar.yaml")
+    if lessons is not None:
+        findings += check.near_duplicate_lessons(lessons, folder / "lessons")
+        findings += check.check_plan(folder / "plan.yaml", lessons)
+    if questions is not None:
+        findings += check.near_duplicate_questions(
+            list(questions.questions), settings.content.quizzes_dir
+        )
+    if lessons is not None and questions is not None:
+        findings += check.check_tags(
+            folder / "tags.yaml", lessons, list(questions.questions), folder
+        )
     if findings:
         raise ContentError(findings)
     return Content(texts, lessons, commitments, questions, calendar)
+
+
+def check_content(settings: Settings) -> check.Report:
+    """Everything ``load_content`` refuses (errors) and what editors should look at (warnings)."""
+    try:
+        content = load_content(settings)
+    except ContentError as exc:
+        return check.Report(exc.findings, [])
+    folder = settings.content.dir
+    questions = list(content.questions.questions)
+    return check.Report(
+        [],
+        check.balance_warnings(questions, settings.content.quizzes_dir)
+        + check.calendar_warnings(
+            content.calendar, content.lessons, questions, folder / "calendar.yaml"
+        ),
+    )
 
 
 async def with_join_codes(org: Organisation, store: SqliteStore) -> Organisation:

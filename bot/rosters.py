@@ -10,28 +10,20 @@ phone_hash() of them, never the number in clear.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import hmac
-import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, time
-
-import openpyxl
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from .core.text import fold
+from .tables import TableError, cell_text, csv_rows, find_columns, is_formula, xlsx_rows
 
 MAX_NAME_LENGTH = 100
-# Columns read from an XLSX row: a cell far to the right would otherwise make openpyxl build
-# every row that wide. Real rosters have a handful of columns.
-_MAX_COLUMNS = 100
 
 # Header spellings per field, compared folded with spaces and punctuation dropped. The more
 # specific spelling comes first, so "Mã đơn vị" wins over a unit-name column "Đơn vị".
@@ -83,10 +75,6 @@ class RosterFile:
     rows: tuple[RosterRow, ...]
     rejected: tuple[Rejected, ...]
     problems: tuple[str, ...]
-
-
-class _Unreadable(Exception):
-    """The file cannot be read; the message is the problem shown to the organizer."""
 
 
 def normalise_phone(text: str | int | float) -> str | None:
@@ -158,10 +146,10 @@ def read_roster(
         return _problem(f"Tệp quá lớn: chỉ nhận tệp đến {limit} MB")
     try:
         if extension == ".csv":
-            return _read_table(_csv_rows(content), units, categories, max_rows)
-        with closing(_xlsx_rows(content)) as table:
+            return _read_table(csv_rows(content), units, categories, max_rows)
+        with closing(xlsx_rows(content)) as table:
             return _read_table(table, units, categories, max_rows)
-    except _Unreadable as error:
+    except TableError as error:
         return _problem(str(error))
     except csv.Error:
         return _problem("Không đọc được tệp .csv: định dạng không hợp lệ")
@@ -169,56 +157,6 @@ def read_roster(
 
 def _problem(text: str) -> RosterFile:
     return RosterFile(rows=(), rejected=(), problems=(text,))
-
-
-def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    """CSV records numbered from 1 as a spreadsheet shows them; the delimiter is , ; or tab,
-    whichever the first non-empty line has most of."""
-    if content.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"  # Excel's "Unicode text"
-    else:
-        encoding = "utf-8"
-    try:
-        text = content.decode(encoding)
-    except UnicodeDecodeError:
-        raise _Unreadable("Không đọc được tệp .csv: hãy lưu tệp với mã hoá UTF-8") from None
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",;\t", key=first_line.count)  # ties go to the comma
-    return enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
-
-
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, Sequence[object]]]:
-    """Rows of the active sheet numbered from 1, formulas as their "=..." text.
-
-    data_only=False on purpose: with data_only=True openpyxl returns a formula's cached result
-    (or None when none was saved), so formula cells could be neither seen nor refused.
-    openpyxl never evaluates formulas either way.
-    """
-    broken = "Không đọc được tệp .xlsx: tệp bị hỏng hoặc không phải tệp Excel"
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds of errors on damaged files
-        raise _Unreadable(broken) from None
-    try:
-        sheet = workbook.active
-        if not hasattr(sheet, "iter_rows"):  # a chart sheet, or no active sheet
-            sheet = next(iter(workbook.worksheets), None)
-        if sheet is None:
-            raise _Unreadable("Tệp .xlsx không có trang tính nào")
-        sheet.reset_dimensions()  # do not trust the size the file claims
-        rows = enumerate(sheet.iter_rows(max_col=_MAX_COLUMNS, values_only=True), start=1)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except Exception:  # damage inside the sheet surfaces while reading it
-                raise _Unreadable(broken) from None
-            yield row
-    finally:
-        workbook.close()
 
 
 def _read_table(
@@ -237,18 +175,18 @@ def _read_table(
     count = 0
     for line, cells in table:
         if columns is None:
-            if not any(_cell_text(cell) for cell in cells):
+            if not any(cell_text(cell) for cell in cells):
                 continue
-            columns = _find_columns(cells)
+            columns = find_columns(cells, _COLUMNS)
             missing = [label for field, label in _COLUMN_LABELS.items() if field not in columns]
             if missing:
                 return _problem(f"Thiếu cột {', '.join(missing)} ở dòng tiêu đề (dòng {line})")
-            headers = {field: _cell_text(cells[index]) for field, index in columns.items()}
+            headers = {field: cell_text(cells[index]) for field, index in columns.items()}
             continue
         values = {
             field: cells[index] if index < len(cells) else None for field, index in columns.items()
         }
-        if not any(_cell_text(value) for value in values.values()):
+        if not any(cell_text(value) for value in values.values()):
             continue  # an empty row, or one with only columns a roster does not use
         count += 1
         if count > max_rows:
@@ -261,17 +199,6 @@ def _read_table(
     return RosterFile(rows=tuple(rows), rejected=tuple(rejected), problems=())
 
 
-def _find_columns(header: Sequence[object]) -> dict[str, int]:
-    """Column index per field, from English or Vietnamese header spellings."""
-    compact = [_compact(_cell_text(cell)) for cell in header]
-    found = {}
-    for field, spellings in _COLUMNS.items():
-        index = next((compact.index(s) for s in spellings if s in compact), None)
-        if index is not None:
-            found[field] = index
-    return found
-
-
 def _check_row(
     line: int,
     values: dict[str, object],
@@ -281,12 +208,12 @@ def _check_row(
     first_line_of: dict[str, int],
 ) -> RosterRow | Rejected:
     """The row as a RosterRow, or Rejected with every reason found, joined by "; "."""
-    formulas = [headers[field] for field, value in values.items() if _is_formula(value)]
+    formulas = [headers[field] for field, value in values.items() if is_formula(value)]
     if formulas:
         return Rejected(line, "Ô chứa công thức, không được chấp nhận: " + ", ".join(formulas))
     reasons = []
 
-    full_name = _SPACES.sub(" ", unicodedata.normalize("NFC", _cell_text(values["full_name"])))
+    full_name = _SPACES.sub(" ", unicodedata.normalize("NFC", cell_text(values["full_name"])))
     full_name = full_name.strip()
     if not full_name:
         reasons.append("Thiếu họ và tên")
@@ -294,7 +221,7 @@ def _check_row(
         reasons.append(f"Họ và tên dài quá {MAX_NAME_LENGTH} ký tự")
 
     raw_phone = values["phone"]
-    phone_text = _cell_text(raw_phone)
+    phone_text = cell_text(raw_phone)
     phone = normalise_phone(raw_phone if isinstance(raw_phone, int | float) else phone_text)
     if not phone_text:
         reasons.append("Thiếu số điện thoại")
@@ -305,7 +232,7 @@ def _check_row(
         if first_line != line:
             reasons.append(f"Số điện thoại trùng với dòng {first_line}")
 
-    unit_code = _cell_text(values["unit_code"])
+    unit_code = cell_text(values["unit_code"])
     if not unit_code:
         reasons.append("Thiếu mã đơn vị")
     elif unit_code not in units:
@@ -314,7 +241,7 @@ def _check_row(
         else:
             reasons.append(f"Mã đơn vị không có: {unit_code}")
 
-    category_text = _cell_text(values["category"])
+    category_text = cell_text(values["category"])
     category = categories.get(fold(category_text))
     if not category_text:
         reasons.append("Thiếu đối tượng")
@@ -324,25 +251,3 @@ def _check_row(
     if reasons or phone is None or category is None:
         return Rejected(line, "; ".join(reasons))
     return RosterRow(line, full_name, phone, unit_code, category)
-
-
-def _cell_text(value: object) -> str:
-    """A cell as stripped text: integral floats without ".0", dates in ISO form."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _is_formula(value: object) -> bool:
-    if isinstance(value, ArrayFormula | DataTableFormula):
-        return True
-    return isinstance(value, str) and value.lstrip().startswith("=")
-
-
-def _compact(text: str) -> str:
-    """Folded, without spaces and punctuation: "Họ và tên" and "ho_va_ten" give "hovaten"."""
-    return "".join(ch for ch in fold(text) if ch.isalnum())

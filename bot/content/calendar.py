@@ -33,6 +33,7 @@ class Commemoration:
     source: str
     contest_title: str
     contest_intro: str
+    line: int = 0
 
     @property
     def key(self) -> str:
@@ -129,6 +130,7 @@ def _entry(check: Checker, item) -> Commemoration | None:
         source,
         contest_title,
         contest_intro,
+        item.line,
     )
 
 
