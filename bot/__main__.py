@@ -87,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
         "check-content",
         help="validate lessons, questions, dates, texts and suggestions (file:line: message)",
     )
+    importer = commands.add_parser(
+        "import-questions", help="turn a question sheet (.xlsx or .csv) into a YAML bank"
+    )
+    importer.add_argument("file", help="columns: câu hỏi, A, B, C, D, đáp án, giải thích, nguồn")
+    importer.add_argument("--out", required=True, help="the bank to write, e.g. quizzes/tinh.yaml")
+    importer.add_argument("--prefix", help="id prefix when the sheet has no ids (default: file)")
+    importer.add_argument("--strand", default="tu_tuong", help="strand when the sheet has none")
+    exporter = commands.add_parser(
+        "export-questions", help="write question banks as an XLSX sheet"
+    )
+    exporter.add_argument("--out", required=True, help="the .xlsx file to write")
+    exporter.add_argument("--bank", help="only this bank file (e.g. ngay_le.yaml)")
     demo = commands.add_parser(
         "demo-data", help="fill an empty database with a synthetic province (for demos)"
     )
@@ -323,6 +335,49 @@ async def _check_content(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+async def _import_questions(settings: Settings, args: argparse.Namespace) -> int:
+    from .content.sheets import read_question_sheet
+
+    source, out = Path(args.file), Path(args.out)
+    try:
+        content = await asyncio.to_thread(source.read_bytes)
+    except OSError as exc:
+        print(f"Cannot read {source}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if await asyncio.to_thread(out.exists):
+        print(f"{out} exists; choose a new file name (nothing was written).", file=sys.stderr)
+        return 2
+    prefix = args.prefix or "q-" + "".join(c if c.isalnum() else "-" for c in source.stem.lower())
+    result = await asyncio.to_thread(
+        read_question_sheet, content, source.name, prefix=prefix, strand=args.strand
+    )
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    for line, reason in result.rejected:
+        print(f"{source}:{line}: {reason}")
+    if result.accepted:
+        await asyncio.to_thread(out.write_text, result.yaml_text, encoding="utf-8")
+        print(
+            f"{result.accepted} questions written to {out}; {len(result.rejected)} rows refused."
+        )
+        print("Run `python -m bot check-content`, then reload (/napnoidung or kill -HUP).")
+    return 2 if result.problems else 1 if result.rejected else 0
+
+
+async def _export_questions(settings: Settings, args: argparse.Namespace) -> int:
+    from .content.quizzes import load_questions
+    from .content.sheets import question_sheet
+
+    bank = await asyncio.to_thread(load_questions, settings.content.quizzes_dir)
+    chosen = [q for q in bank.questions if not args.bank or q.file == args.bank]
+    if not chosen:
+        print(f"No questions in {args.bank or settings.content.quizzes_dir}.", file=sys.stderr)
+        return 2
+    await asyncio.to_thread(Path(args.out).write_bytes, question_sheet(chosen))
+    print(f"{len(chosen)} questions written to {args.out}.")
+    return 0
+
+
 def _dmy(day) -> str:
     return f"{day.day}/{day.month}/{day.year}"
 
@@ -337,6 +392,8 @@ COMMANDS = {
     "import-roster": _import_roster,
     "demo-data": _demo_data,
     "check-content": _check_content,
+    "import-questions": _import_questions,
+    "export-questions": _export_questions,
 }
 
 if __name__ == "__main__":
