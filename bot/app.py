@@ -163,7 +163,18 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
             services.org = await with_join_codes(fresh, store)
             return len(services.org.units)
 
+        async def reload_content() -> Content:
+            # Validated whole in a thread; only a fully valid set replaces what members see.
+            fresh = await asyncio.to_thread(load_content, settings)
+            services.texts = fresh.texts
+            services.lessons = fresh.lessons
+            services.commitments = fresh.commitments
+            services.questions = fresh.questions
+            services.calendar = fresh.calendar
+            return fresh
+
         services.reload_units = reload_units
+        services.reload_content = reload_content
         conversation = Conversation(services, build_router(services))
         log.info(
             "loaded %d units, %d lessons, %d questions and %d dates",
@@ -230,6 +241,15 @@ def _install_signals(app: App, stop: asyncio.Event) -> None:
                 log.info("units reloaded: %d", count)
             except ContentError as exc:
                 log.error("units file not reloaded, keeping the old one:\n%s", exc)
+            try:
+                content = await app.services.reload_content()
+                log.info(
+                    "content reloaded: %d lessons, %d questions",
+                    len(content.lessons),
+                    len(content.questions),
+                )
+            except ContentError as exc:
+                log.error("content not reloaded, keeping the old one:\n%s", exc)
 
         task = asyncio.create_task(do())
         _background.add(task)

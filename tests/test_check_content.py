@@ -175,3 +175,29 @@ def test_the_command_prints_file_line_message_and_exits_1(env, content):
     assert result.returncode == 1
     line = next(line for line in result.stdout.splitlines() if "answer 'Z'" in line)
     assert line.startswith(f"{path}:") and textwrap.shorten(line, 400)
+
+
+async def test_reloading_takes_valid_content_and_keeps_the_old_on_errors(env, content, clock):
+    from bot.app import open_app
+
+    from .conftest import Chat
+
+    folder, quizzes = content
+    settings = load_settings(
+        None,
+        environ={**env, "BOT_CONTENT_DIR": str(folder), "BOT_CONTENT_QUIZZES_DIR": str(quizzes)},
+    )
+    async with open_app(settings, clock=clock) as app:
+        before = len(app.services.questions)
+        admin = Chat(app, "admin")
+        add_bank(content, question(id="q-moi-001", text="Một câu hỏi hoàn toàn mới về Pác Bó?"))
+        await admin.send("/napnoidung")
+        assert "Đã nạp lại nội dung" in admin.text
+        assert len(app.services.questions) == before + 1
+        add_bank(content, question(id="q-moi-002", answer="G"), name="broken.yaml")
+        await admin.send("/napnoidung")
+        assert "chưa được nạp" in admin.text and "broken.yaml" in admin.text
+        assert len(app.services.questions) == before + 1  # the old content stays
+        member = Chat(app, "u1")
+        await member.send("/napnoidung")
+        assert "không có quyền" in member.text

@@ -38,6 +38,8 @@ class Services:
     bot_username: str = ""
     # Re-reads the units file; returns how many units are loaded (set by the app).
     reload_units: Callable[[], Awaitable[int]] | None = None
+    # Re-reads and validates all content; replaces it only when valid (set by the app).
+    reload_content: Callable[[], Awaitable[object]] | None = None
     # Tells the senders that rows were queued (set by delivery; a no-op without it).
     wake_delivery: Callable[[], None] = lambda: None
     zone: ZoneInfo = field(init=False)

@@ -41,7 +41,7 @@ async def organized_units(turn: Turn, limit: int) -> list[str]:
 
 
 def register(router: Router, services: Services) -> None:
-    """Add /donvi (organizers) and /napdonvi (admins)."""
+    """Add /donvi (organizers), /napdonvi and /napnoidung (admins)."""
 
     @router.command("donvi", "units", needs_member=False, for_organizers=True)
     async def units(turn: Turn, args: str) -> None:
@@ -73,6 +73,29 @@ def register(router: Router, services: Services) -> None:
                 )
                 shown += 1
         turn.say("\n".join(lines))
+
+    @router.command("napnoidung", "reloadcontent", needs_member=False, admin_only=True)
+    async def reload_content(turn: Turn, args: str) -> None:
+        try:
+            content = await services.reload_content()
+        except ContentError as exc:
+            shown = "\n".join(str(f) for f in exc.findings[:10])
+            turn.say(turn.t("units.content_failed", count=len(exc.findings), findings=shown))
+            return
+        await services.store.log_action(
+            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            action="reload_content",
+            scope="all",
+            now=turn.timestamp,
+        )
+        turn.say(
+            turn.t(
+                "units.content_reloaded",
+                lessons=turn.number(len(content.lessons)),
+                questions=turn.number(len(content.questions)),
+                dates=turn.number(len(content.calendar)),
+            )
+        )
 
     @router.command("napdonvi", "reloadunits", needs_member=False, admin_only=True)
     async def reload_units(turn: Turn, args: str) -> None:
