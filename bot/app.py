@@ -64,6 +64,7 @@ class Content:
     commitments: CommitmentContent
     questions: QuestionBank
     calendar: list[Commemoration]
+    plan: list[str]
 
 
 def load_content(settings: Settings) -> Content:
@@ -107,7 +108,9 @@ def load_content(settings: Settings) -> Content:
         )
     if findings:
         raise ContentError(findings)
-    return Content(texts, lessons, commitments, questions, calendar)
+    return Content(
+        texts, lessons, commitments, questions, calendar, check.load_plan(folder / "plan.yaml")
+    )
 
 
 def check_content(settings: Settings) -> check.Report:
@@ -155,6 +158,7 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
             org,
             questions=content.questions,
             calendar=content.calendar,
+            plan=content.plan,
             phone_key=phone_key(settings),
         )
 
@@ -171,6 +175,7 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
             services.commitments = fresh.commitments
             services.questions = fresh.questions
             services.calendar = fresh.calendar
+            services.plan = fresh.plan
             return fresh
 
         services.reload_units = reload_units

@@ -663,6 +663,25 @@ class _People:
             yield (i + 1, self.names[i], self.unit[i], self.category[i], consent, created)
 
 
+def _weighted_table(rng: random.Random, weights: list[float]) -> list[int]:
+    """Indexes repeated in proportion to their weights: one lookup draws a weighted index.
+
+    ``random.choices`` bisects a list of cumulative weights, which for half a million people
+    costs more than building all the rest of a row; ~16 slots a person keep the shares.
+    """
+    total = sum(weights)
+    if total <= 0:
+        return []
+    scale = 16 * len(weights) / total
+    random_ = rng.random
+    table: list[int] = []
+    extend = table.extend
+    for i, w in enumerate(weights):
+        if w:
+            extend([i] * int(w * scale + random_()))
+    return table
+
+
 def _cumulative(weights: tuple[float, ...]) -> list[float]:
     total, cum = 0.0, []
     for w in weights:
@@ -954,13 +973,13 @@ class _Activity:
     def _days(self, scheduled: list[list[tuple]]) -> Iterator[tuple]:
         """Lessons, practice, contests and feedback, drawn day by day; then the day's rows."""
         rng, people, period = self.rng, self.people, self.period
-        random_, choices = rng.random, rng.choices
+        random_ = rng.random
         who, habit, any_time = self.who, self.habit, self.any_time
         lessons, questions = self.lessons, self.questions
         n_lessons, n_questions = len(lessons), len(questions)
-        cum = _cumulative(tuple(people.weight))
-        active = bool(cum) and cum[-1] > 0
-        population = range(len(who))
+        table = _weighted_table(rng, people.weight)
+        size = len(table)
+        active = size > 0
         per_day = self.members * ROWS_PER_MEMBER_DAY
         visit_rate = per_day * _SHARE_LESSON / _P_LESSON
         contest_rate = per_day * _SHARE_CONTEST
@@ -982,7 +1001,8 @@ class _Activity:
                 # The lesson of the day, mostly; some catch up on another one.
                 today = lessons[d.toordinal() % n_lessons]
                 visits = int(visit_rate * factor + random_())
-                for q in choices(population, cum_weights=cum, k=visits):
+                for _ in range(visits):
+                    q = table[int(random_() * size)]
                     person_id, unit, category = who[q]
                     r = random_()
                     if r < 0.75:  # around their usual time (never leaves the day)
@@ -1013,7 +1033,8 @@ class _Activity:
                 if key != round_key:
                     round_key, entered = key, set()
                 entries = int(contest_rate * factor + random_())
-                for q in choices(population, cum_weights=cum, k=entries):
+                for _ in range(entries):
+                    q = table[int(random_() * size)]
                     if q in entered:
                         continue
                     entered.add(q)
@@ -1025,7 +1046,8 @@ class _Activity:
                         kind = "contest_all_correct"
                         append((at, person_id, unit, category, kind, contest, day))
                 feedback = int(feedback_rate * factor + random_())
-                for q in choices(population, cum_weights=cum, k=feedback):
+                for _ in range(feedback):
+                    q = table[int(random_() * size)]
                     person_id, unit, category = who[q]
                     at = base + any_time[int(random_() * 4096)]
                     append((at, person_id, unit, category, "feedback_sent", "", day))

@@ -17,6 +17,13 @@ from bot.core.clock import FakeClock
 from bot.core.messages import Incoming, Kind, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
+# How many lessons ship (the counters members see, "Đã đọc 1/60").
+LESSONS = sum(
+    1
+    for file in (ROOT / "content" / "lessons").glob("*.yaml")
+    for line in file.read_text(encoding="utf-8").splitlines()
+    if line.startswith("  - id: ")
+)
 # PTB's opt-in to timedelta retry_after (as bot/__main__.py does); the bot handles both.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

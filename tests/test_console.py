@@ -9,7 +9,7 @@ import subprocess
 import sys
 from contextlib import closing
 
-from .conftest import ROOT
+from .conftest import LESSONS, ROOT
 
 STEPS = ["/start HA-DONG", "1", "Nguyễn Văn An", "1", "1", "1", "bai tiep", "/hoso"]
 
@@ -33,7 +33,7 @@ def test_piped_console_goes_from_start_to_a_read_lesson(env):
     out = result.stdout
     assert "[1] ✅ Tôi đồng ý" in out
     assert "Chào đồng chí Nguyễn Văn An" in out
-    assert "👉 Làm theo hôm nay" in out and "Đã đọc 2/15" in out
+    assert "👉 Làm theo hôm nay" in out and f"Đã đọc 2/{LESSONS}" in out
     assert "Hồ sơ của bạn" in out
     with closing(sqlite3.connect(env["BOT_DATABASE_PATH"])) as db:
         assert db.execute("SELECT count(*) FROM activity").fetchone() == (2,)

@@ -90,9 +90,7 @@ def test_bad_rows_are_refused_with_their_row_numbers():
 
 def test_files_that_cannot_be_questions():
     assert read_question_sheet(b"x", "a.txt", prefix="q").problems
-    assert (
-        "Thiếu cột" in read_question_sheet(b"A,B\n1,2\n", "a.csv", prefix="q").problems[0]
-    )
+    assert "Thiếu cột" in read_question_sheet(b"A,B\n1,2\n", "a.csv", prefix="q").problems[0]
     assert read_question_sheet(b"PK\x03\x04broken", "a.xlsx", prefix="q").problems
 
 

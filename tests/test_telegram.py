@@ -14,7 +14,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import load_settings
 from bot.logs import setup_logging
 
-from .conftest import rows
+from .conftest import LESSONS, rows
 from .fakes.telegram_api import FakeTelegram
 
 USER = 5001
@@ -119,10 +119,10 @@ async def test_a_member_goes_from_start_to_a_read_lesson(bot, fake):
     assert len(fake.calls_to("editMessageText", chat_id=USER)) == 2
 
     lesson = await member.press("Bài học hôm nay", "Làm theo hôm nay")
-    assert "Đã đọc 1/15" in lesson["text"]
+    assert f"Đã đọc 1/{LESSONS}" in lesson["text"]
     buttons = lesson["reply_markup"]["inline_keyboard"]
     assert [[b["text"] for b in row] for row in buttons] == [["Bài tiếp ➡"], ["Về menu"]]
-    await member.press("Bài tiếp", "Đã đọc 2/15")
+    await member.press("Bài tiếp", f"Đã đọc 2/{LESSONS}")
     assert len(fake.calls_to("answerCallbackQuery")) == 5
     assert rows(bot, "SELECT count(*) FROM activity WHERE kind = 'lesson_read'") == [(2,)]
     assert rows(bot, "SELECT channel, external_id, reachable FROM accounts") == [

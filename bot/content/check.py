@@ -82,6 +82,15 @@ def near_duplicate_lessons(lessons: list[Lesson], folder: Path) -> list[Finding]
     return found
 
 
+def load_plan(path: Path) -> list[str]:
+    """The lesson ids of the year plan, in order ([] without a plan file)."""
+    if not path.exists():
+        return []
+    data = load_yaml(path)
+    order = data.get("order") if isinstance(data, dict) else None
+    return [str(i) for i in order] if isinstance(order, list) else []
+
+
 def check_plan(path: Path, lessons: list[Lesson]) -> list[Finding]:
     """The year plan (``plan.yaml``) may only name lessons that exist, each once."""
     if not path.exists():

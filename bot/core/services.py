@@ -33,6 +33,8 @@ class Services:
     org: Organisation
     questions: QuestionBank = field(default_factory=lambda: QuestionBank(()))
     calendar: list[Commemoration] = field(default_factory=list)
+    # Lesson ids in the year plan's order (content/plan.yaml; empty: strands interleaved).
+    plan: list[str] = field(default_factory=list)
     # The HMAC key roster phone numbers are stored with (never logged, never in the database).
     phone_key: bytes = field(default=b"", repr=False)
     bot_username: str = ""

@@ -16,10 +16,14 @@ from ..core.turn import Turn
 LESSON_READ = "lesson_read"
 
 
-def reading_order(lessons: Sequence[Lesson]) -> list[Lesson]:
-    """Interleave the strands (thought, ethics, style, thought, …), each in file order."""
-    by_strand = [[lesson for lesson in lessons if lesson.strand == s] for s in STRANDS]
-    return [lesson for group in zip_longest(*by_strand) for lesson in group if lesson]
+def reading_order(lessons: Sequence[Lesson], plan: Sequence[str] = ()) -> list[Lesson]:
+    """The year plan's order (content/plan.yaml), then any lessons it does not list with the
+    strands interleaved (thought, ethics, style, thought, …), each in file order."""
+    by_id = {lesson.id: lesson for lesson in lessons}
+    planned = [by_id[i] for i in plan if i in by_id]
+    rest = [lesson for lesson in lessons if lesson.id not in set(plan)]
+    by_strand = [[lesson for lesson in rest if lesson.strand == s] for s in STRANDS]
+    return planned + [lesson for group in zip_longest(*by_strand) for lesson in group if lesson]
 
 
 def next_lesson(order: Sequence[Lesson], progress: LessonProgress, today: date) -> Lesson:
@@ -42,7 +46,7 @@ def register(router: Router, services: Services) -> None:
 
     @router.command("baihoc", "lesson")
     async def lesson(turn: Turn, args: str) -> None:
-        order = reading_order(services.lessons)
+        order = reading_order(services.lessons, services.plan)
         item = next_lesson(order, turn.progress, turn.today)
         finished_all = len(turn.progress.read) >= len(order) and item.id in turn.progress.read
         turn.progress = turn.progress.after_reading(item.id, turn.today)

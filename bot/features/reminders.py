@@ -107,7 +107,9 @@ def register(router: Router, services: Services) -> None:
             return  # no longer a member, or already read today: nothing to remind of
         if payload.get("day", turn.today.isoformat()) != turn.today.isoformat():
             return  # held past its day (quiet hours, a long queue): "today" would be wrong
-        item = next_lesson(reading_order(services.lessons), turn.progress, turn.today)
+        item = next_lesson(
+            reading_order(services.lessons, services.plan), turn.progress, turn.today
+        )
         turn.say(
             turn.t(
                 "reminders.push",
