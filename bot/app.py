@@ -213,6 +213,14 @@ async def run(settings: Settings, *, console_user: str | None = None) -> int:
             telegram = TelegramChannel(app)
             await telegram.start()
             pushers[CHANNEL] = telegram
+        zalo = None
+        if settings.zalo.token:
+            from .channels.zalo import CHANNEL as ZALO
+            from .channels.zalo import ZaloChannel
+
+            zalo = ZaloChannel(app)
+            await zalo.start()
+            pushers[ZALO] = zalo
         if console_user is not None or settings.console_enabled():
             console = ConsoleChannel(app, console_user or settings.console.user)
             pushers["console"] = console
@@ -230,6 +238,8 @@ async def run(settings: Settings, *, console_user: str | None = None) -> int:
             await delivery.stop()
             if telegram is not None:
                 await telegram.stop()
+            if zalo is not None:
+                await zalo.stop()
     return 0
 
 

@@ -76,6 +76,23 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class ZaloSettings:
+    token: Secret = Secret("")  # noqa: RUF009 - immutable
+    # The Bot API host (older SDKs use https://bot-api.zapps.me); a fake server in tests.
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: str = field(default="polling", metadata=_choices("polling", "webhook"))
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8444
+    webhook_secret: Secret = Secret("")  # noqa: RUF009 - immutable
+    poll_timeout: int = 30
+    # Outbound messages a month on the Zalo plan (the free plan: about 3,000); 0 = no limit.
+    monthly_quota: int = 0
+    # Zalo documents no per-second limit; stay gentle.
+    rate_per_second: float = 5.0
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     path: Path = Path("data/bot.db")
     busy_timeout_ms: int = 5000
@@ -150,6 +167,7 @@ class Settings:
     admins: tuple[str, ...] = ()
     log_level: str = field(default="INFO", metadata=_choices("DEBUG", "INFO", "WARNING", "ERROR"))
     telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
     database: DatabaseSettings = DatabaseSettings()
     content: ContentSettings = ContentSettings()
     organisation: OrganisationSettings = OrganisationSettings()
@@ -171,7 +189,7 @@ class Settings:
     def console_enabled(self) -> bool:
         """The console runs when asked to, or when no other channel is configured."""
         if self.console.enabled == "auto":
-            return not self.telegram.token
+            return not self.telegram.token and not self.zalo.token
         return self.console.enabled == "true"
 
 
@@ -306,6 +324,23 @@ def _check_cross_field(s: Settings) -> None:
             )
     if not 1 <= tg.concurrent_updates <= 1024:
         raise ConfigError("telegram.concurrent_updates: use a number from 1 to 1024")
+    z = s.zalo
+    if z.mode == "webhook" and z.token:
+        if not z.webhook_url.startswith("https://"):
+            raise ConfigError(
+                "zalo.webhook_url (or BOT_ZALO_WEBHOOK_URL): webhook mode needs the public "
+                "https:// URL Zalo will post to"
+            )
+        if not 8 <= len(z.webhook_secret.reveal()) <= 256:
+            raise ConfigError(
+                "zalo.webhook_secret (or BOT_ZALO_WEBHOOK_SECRET): webhook mode needs a secret "
+                "of 8–256 characters"
+            )
+    if z.monthly_quota < 0 or z.rate_per_second <= 0 or not 1 <= z.poll_timeout <= 60:
+        raise ConfigError(
+            "zalo: monthly_quota 0 (no limit) or more, rate_per_second above 0, poll_timeout "
+            "1 to 60 seconds"
+        )
     d = s.delivery
     if d.rate_per_second <= 0 or d.per_chat_per_second <= 0 or d.group_per_minute <= 0:
         raise ConfigError("delivery: rates must be greater than 0")

@@ -40,6 +40,8 @@ def setup_logging(settings: Settings) -> None:
                 settings.telegram.token.reveal(),
                 settings.telegram.webhook_secret.reveal(),
                 settings.organisation.phone_key.reveal(),
+                settings.zalo.token.reveal(),
+                settings.zalo.webhook_secret.reveal(),
             ]
         )
     )

@@ -23,6 +23,7 @@ from ..core.messages import Reply
 from ..store.outbox import BLOCKED, CANCELLED, FAILED, UNKNOWN, OutboxRow, OutboxStore
 from .errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
 from .limiter import PerKeyGap, RateLimiter
+from .quota import MonthlyQuota, next_month_start
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class Sender:
         clock: Clock,
         zone: ZoneInfo,
         settings: DeliverySettings,
+        quota: MonthlyQuota | None = None,
     ) -> None:
         self.channel = channel
+        self._quota = quota
         self._pusher, self._outbox, self._render = pusher, outbox, render
         self._clock, self._zone, self._settings = clock, zone, settings
         rate = settings.paid_rate_per_second or settings.rate_per_second
@@ -218,6 +221,18 @@ class Sender:
         for row, replies in batch:
             if self._stopping:
                 return  # the rest is still claimed: stop() puts it back in the queue
+            if self._quota is not None and not await self._quota.admit(row.priority):
+                # The month's quota is kept for what matters more: this waits for next month.
+                self._claimed.discard(row.id)
+                await self._outbox.retry_later(
+                    row.id,
+                    next_month_start(self._clock.now().astimezone(self._zone).date(), self._zone),
+                    self._stamp(),
+                    "monthly quota",
+                    count_attempt=False,
+                )
+                await self._quota.defer()
+                continue
             wait = self._per_chat.wait_for(row.external_id)
             if wait:  # an earlier batch wrote to the same chat a moment ago
                 self._claimed.discard(row.id)

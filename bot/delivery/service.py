@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from ..config import DeliverySettings
 from .scheduler import ReminderScheduler
 from .sender import Pusher, Sender
 
@@ -27,7 +29,8 @@ class Delivery:
                 render=app.conversation.render_pushes,
                 clock=services.clock,
                 zone=services.zone,
-                settings=app.settings.delivery,
+                settings=self._settings_for(channel),
+                quota=getattr(pusher, "quota", None),
             )
             for channel, pusher in pushers.items()
         }
@@ -39,6 +42,17 @@ class Delivery:
             on_queued=self.wake,
         )
         self._ticker: AsyncIOScheduler | None = None
+
+    def _settings_for(self, channel: str) -> DeliverySettings:
+        """Zalo has its own pace (no paid broadcasts); other channels share ``delivery``."""
+        settings = self._app.settings
+        if channel == "zalo":
+            return replace(
+                settings.delivery,
+                rate_per_second=settings.zalo.rate_per_second,
+                paid_rate_per_second=0.0,
+            )
+        return settings.delivery
 
     def wake(self) -> None:
         """Something was queued: every sender looks at once."""

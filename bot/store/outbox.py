@@ -28,6 +28,7 @@ class OutboxRow:
     kind: str
     payload: dict
     attempts: int
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,14 @@ class OutboxStore:
     async def due(self, channel: str, now: int, limit: int) -> list[OutboxRow]:
         """Pending rows of a channel whose time has come, most urgent first."""
         rows = await self._read(
-            "SELECT id, channel, external_id, member_id, kind, payload, attempts FROM outbox"
-            " WHERE status = 'pending' AND not_before <= ? AND channel = ?"
+            "SELECT id, channel, external_id, member_id, kind, payload, attempts, priority"
+            " FROM outbox WHERE status = 'pending' AND not_before <= ? AND channel = ?"
             " ORDER BY priority DESC, not_before, id LIMIT ?",
             (now, channel, limit),
         )
-        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+        return [
+            OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
+        ]
 
     async def next_due(self, channel: str) -> int | None:
         """When the earliest pending row of a channel falls due (UTC seconds), if any."""
@@ -459,6 +462,18 @@ class OutboxStore:
         """A value the bot keeps about itself."""
         rows = await self._read("SELECT value FROM bot_state WHERE name = ?", (name,))
         return rows[0][0] if rows else None
+
+    async def add_to_state(self, name: str, amount: int = 1) -> None:
+        """Add to a counter kept as a value (atomic: concurrent senders do not lose counts)."""
+        await self._committer().write(
+            [
+                (
+                    "INSERT INTO bot_state (name, value) VALUES (?, ?) ON CONFLICT (name)"
+                    " DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                    (name, str(amount)),
+                )
+            ]
+        )
 
     async def set_state(self, name: str, value: str) -> None:
         """Remember a value about the bot itself."""
