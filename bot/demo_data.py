@@ -23,14 +23,17 @@ import re
 import sqlite3
 import time
 import unicodedata
+from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["fill_demo"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ZONE_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, UTC+7 all year
 DAY = 86400
@@ -356,27 +359,26 @@ def _fill(
     db_path: Path, members: int, days: int, end: date, seed: int, phone_key: bytes
 ) -> dict[str, int]:
     t0 = time.monotonic()
-    rng = random.Random(seed)
-    first = end - timedelta(days=max(days, 1) - 1)
-    period = _Period(first, days, calendar.timegm(first.timetuple()) - ZONE_OFFSET)
-
-    tree = _build_tree(rng, members)
-    people = _People.build(rng, tree, members, period)
-    roster = _build_roster(rng, tree, people, members, period, phone_key)
-    organizers = _organizers(rng, tree, people, members, period)
-    lessons, questions = _content_ids()
-
-    log.debug("demo: people and rosters after %.1fs", time.monotonic() - t0)
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
+        _check_empty(conn)
+        rng = random.Random(seed)
+        first = end - timedelta(days=max(days, 1) - 1)
+        period = _Period(first, days, calendar.timegm(first.timetuple()) - ZONE_OFFSET)
+        tree = _build_tree(rng, members)
+        people = _People.build(rng, tree, members, period)
+        roster = _build_roster(rng, tree, people, members, period, phone_key)
+        organizers = _organizers(rng, tree, people, members, period)
+        lessons, questions = _content_ids()
+        log.debug("demo: people and rosters after %.1fs", time.monotonic() - t0)
+
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
-        # A small cache and temporary files: CREATE INDEX sorts 10 million rows several times
-        # faster so (in runs of sorted batches, the merging on a second thread) than in memory.
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB
+        # CREATE INDEX sorts in runs the size of the cache, in temporary files, merging them on
+        # a second thread: with small runs (see below) it is several times faster than in memory.
         conn.execute("PRAGMA temp_store=FILE")
-        conn.execute("PRAGMA cache_size=-32768")  # 32 MiB
         conn.execute("PRAGMA threads=2")
-        _check_empty(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
@@ -418,6 +420,7 @@ def _fill(
             )
             activity = cursor.rowcount
             log.debug("demo: %d activity rows after %.1fs", activity, time.monotonic() - t0)
+            conn.execute("PRAGMA cache_size=-8192")  # 8 MiB
             for name, sql in indexes:
                 conn.execute(sql)
                 log.debug("demo: index %s after %.1fs", name, time.monotonic() - t0)
@@ -494,6 +497,8 @@ def _build_tree(rng: random.Random, members: int) -> _Tree:
     districts: list[str] = []
     communes: list[str] = []
     cells: list[_Cell] = []
+    cell_units: list[int] = []  # where each cell is in ``units``
+    neighbourhoods: list[int] = []  # cells of villages and wards, not of institutions
     district_names = _place_names(rng)
     commune_names = _place_names(rng)
     villages = _nfc(_VILLAGES)
@@ -525,24 +530,24 @@ def _build_tree(rng: random.Random, members: int) -> _Tree:
             institutions = rng.randint(0, min(2, k - 1))
             for j in range(k):
                 cell_code = f"{c_code}.{j + 1:0{k_width}d}"
-                youth = j >= institutions and rng.random() < _YOUTH_CELLS / 0.9
-                kind = "Chi đoàn" if youth else "Chi bộ"
                 if j < institutions:
                     where = _INSTITUTIONS[(j + c) % len(_INSTITUTIONS)]
                     what = ("phường " if ward else "xã ") + place
                     if where.startswith("Trường"):
                         what = place
-                    name = f"Chi bộ {where} {what}"
+                    name = f"{where} {what}"
                 elif ward:
-                    name = f"{kind} khu phố {j + 1 - institutions}"
+                    name = f"khu phố {j + 1 - institutions}"
                 else:
                     n = j - institutions
-                    village = own[n] if n < len(own) else str(n + 1)
-                    name = f"{kind} thôn {village}"
+                    name = f"thôn {own[n] if n < len(own) else n + 1}"
+                if j >= institutions:
+                    neighbourhoods.append(len(cells))
+                cell_units.append(len(units))
                 units.append(
                     (
                         cell_code,
-                        name,
+                        name,  # "Chi bộ …" or "Chi đoàn …" once the youth cells are chosen
                         c_code,
                         "chi bộ",
                         f"{c_path}{cell_code}/",
@@ -556,7 +561,14 @@ def _build_tree(rng: random.Random, members: int) -> _Tree:
                     factor *= 0.15  # a cell where hardly anyone uses the bot
                 elif roll > 0.92:
                     factor *= 2.0  # a cell with a keen secretary
-                cells.append(_Cell(cell_code, commune_index, d, youth, factor))
+                cells.append(_Cell(cell_code, commune_index, d, False, factor))
+    # A quarter of the cells (never a school's or an office's) are youth union cells.
+    wanted = min(len(neighbourhoods), round(len(cells) * _YOUTH_CELLS))
+    youth = set(rng.sample(neighbourhoods, wanted))
+    for index, (cell, at) in enumerate(zip(cells, cell_units, strict=True)):
+        cell.youth = index in youth
+        code, name, *rest = units[at]
+        units[at] = (code, f"{'Chi đoàn' if cell.youth else 'Chi bộ'} {name}", *rest)
     return _Tree(units, districts, communes, cells)
 
 
@@ -632,16 +644,16 @@ class _People:
         party_cum = _cumulative(_MIX_PARTY)
         tier_cum = _cumulative(_TIERS)
         category, tier, weight, minute = [], [], [], []
-        random_ = rng.random
+        random_, spread = rng.random, rng.lognormvariate
         for c in cell_of:
-            cat = rng.choices(CATEGORIES, cum_weights=youth_cum if cells[c].youth else party_cum)[
-                0
-            ]
-            t = rng.choices(range(4), cum_weights=tier_cum)[0]
+            cell = cells[c]
+            cum = youth_cum if cell.youth else party_cum
+            cat = CATEGORIES[bisect(cum, random_() * cum[-1])]
+            t = bisect(tier_cum, random_() * tier_cum[-1])
             category.append(cat)
             tier.append(t)
-            w = _TIER_WEIGHT[t] * _CATEGORY_WEIGHT[cat] * cells[c].factor
-            weight.append(w * rng.lognormvariate(0, 0.4) if w else 0.0)
+            w = _TIER_WEIGHT[t] * _CATEGORY_WEIGHT[cat] * cell.factor
+            weight.append(w * spread(0, 0.4) if w else 0.0)
             minute.append(_habit_minute(random_))
         # Registration over the two years before the period; ids follow registration order.
         created = sorted(period.start_ts - 1 - int(random_() * 730 * DAY) for _ in range(total))
@@ -663,8 +675,8 @@ class _People:
             yield (i + 1, self.names[i], self.unit[i], self.category[i], consent, created)
 
 
-def _weighted_table(rng: random.Random, weights: list[float]) -> list[int]:
-    """Indexes repeated in proportion to their weights: one lookup draws a weighted index.
+def _weighted_table(rng: random.Random, weights: list[float], items: list[T]) -> list[T]:
+    """Items repeated in proportion to their weights: one lookup draws a weighted item.
 
     ``random.choices`` bisects a list of cumulative weights, which for half a million people
     costs more than building all the rest of a row; ~16 slots a person keep the shares.
@@ -674,11 +686,11 @@ def _weighted_table(rng: random.Random, weights: list[float]) -> list[int]:
         return []
     scale = 16 * len(weights) / total
     random_ = rng.random
-    table: list[int] = []
+    table: list[T] = []
     extend = table.extend
-    for i, w in enumerate(weights):
+    for item, w in zip(items, weights, strict=True):
         if w:
-            extend([i] * int(w * scale + random_()))
+            extend([item] * int(w * scale + random_()))
     return table
 
 
@@ -732,10 +744,18 @@ def _build_roster(
     """~97% of the members on their cell's roster (70% of them linked), plus ~3% without app."""
     random_ = rng.random
     n_cells = len(tree.cells)
-    entries = [(people.cell[i], random_(), i) for i in range(members) if random_() < 0.97]
+    # Imported unit by unit; a unit's list is in no particular order.
+    lists: list[list[int]] = [[] for _ in range(n_cells)]
+    for i in range(members):
+        if random_() < 0.97:
+            lists[people.cell[i]].append(i)
     extra = round(members * 0.03)
-    entries += [(c, random_(), -1) for c in rng.choices(range(n_cells), k=extra)]
-    entries.sort()  # imported unit by unit, in the order of each unit's list
+    for c in rng.choices(range(n_cells), k=extra):
+        lists[c].append(-1)
+    entries = []
+    for c, cell_list in enumerate(lists):
+        rng.shuffle(cell_list)
+        entries += [(c, i) for i in cell_list]
     names = iter(_Names(rng).many(extra))
     phones = rng.sample(range(10**8), len(entries))
     imported = [
@@ -744,7 +764,7 @@ def _build_roster(
     youth_cum, party_cum = _cumulative(_MIX_YOUTH), _cumulative(_MIX_PARTY)
     rows: list[tuple] = []
     only: list[list[tuple[int, str]]] = [[] for _ in range(n_cells)]
-    for rid, (c, _, i) in enumerate(entries, 1):
+    for rid, (c, i) in enumerate(entries, 1):
         phone = f"+849{phones[rid - 1]:08d}"
         phone_hash = hmac.digest(phone_key, phone.encode(), "sha256").hex()
         cell = tree.cells[c]
@@ -768,7 +788,7 @@ def _build_roster(
                 rows.append((*row, None, at, at))
         else:
             cum = youth_cum if cell.youth else party_cum
-            category = rng.choices(CATEGORIES, cum_weights=cum)[0]
+            category = CATEGORIES[bisect(cum, random_() * cum[-1])]
             rows.append((rid, cell.code, category, next(names), phone_hash, None, at, at))
             only[c].append((rid, category))
     return _Roster(rows, only)
@@ -787,13 +807,12 @@ def _organizers(
         if len(commune) == len(tree.communes) and len(district) == len(tree.districts):
             break
     rows = []
-    for index, code in [(district, c) for c in enumerate(tree.districts)] + [
-        (commune, c) for c in enumerate(tree.communes)
-    ]:
-        i = index.get(code[0])
-        if i is not None:
-            granted = people.created[i] + rng.randint(3600, 30 * DAY)
-            rows.append((i + 1, code[1], min(granted, period.start_ts - 1)))
+    for first, codes in ((district, tree.districts), (commune, tree.communes)):
+        for index, code in enumerate(codes):
+            i = first.get(index)
+            if i is not None:
+                granted = people.created[i] + rng.randint(3600, 30 * DAY)
+                rows.append((i + 1, code, min(granted, period.start_ts - 1)))
     return rows
 
 
@@ -974,10 +993,12 @@ class _Activity:
         """Lessons, practice, contests and feedback, drawn day by day; then the day's rows."""
         rng, people, period = self.rng, self.people, self.period
         random_ = rng.random
-        who, habit, any_time = self.who, self.habit, self.any_time
+        any_time = self.any_time
         lessons, questions = self.lessons, self.questions
         n_lessons, n_questions = len(lessons), len(questions)
-        table = _weighted_table(rng, people.weight)
+        # (person id, unit, category, usual second of the day), repeated by liveliness.
+        persons = [(*w, h) for w, h in zip(self.who, self.habit, strict=True)]
+        table = _weighted_table(rng, people.weight, persons)
         size = len(table)
         active = size > 0
         per_day = self.members * ROWS_PER_MEMBER_DAY
@@ -985,6 +1006,7 @@ class _Activity:
         contest_rate = per_day * _SHARE_CONTEST
         feedback_rate = per_day * _SHARE_FEEDBACK
         lesson_only, with_practice = _LESSON_ONLY, _WITH_PRACTICE
+        lesson_of_the_day = 0.8 * with_practice
         round_key = None
         entered: set[int] = set()
         first_month = period.start.year * 12 + period.start.month
@@ -993,6 +1015,7 @@ class _Activity:
             scheduled[index] = []
             d = period.start + timedelta(days=index)
             base = period.day_start(index)
+            early = base - 2400
             last_second = base + DAY - 1
             day = self.day_numbers[index]
             factor = _WEEKDAY[d.weekday()] * _spike(d)
@@ -1002,16 +1025,15 @@ class _Activity:
                 today = lessons[d.toordinal() % n_lessons]
                 visits = int(visit_rate * factor + random_())
                 for _ in range(visits):
-                    q = table[int(random_() * size)]
-                    person_id, unit, category = who[q]
+                    person_id, unit, category, usual = table[int(random_() * size)]
                     r = random_()
-                    if r < 0.75:  # around their usual time (never leaves the day)
-                        at = base + habit[q] + int(r * 6400) - 2400
+                    if r < 0.75:  # within 40 minutes of their usual time (inside the day)
+                        at = early + usual + int(r * 6400)
                     else:
                         at = base + any_time[int(r * 16384) & 4095]
                     r = random_()
                     if r < with_practice:
-                        if r < 0.8 * with_practice:
+                        if r < lesson_of_the_day:
                             ref = today
                         else:
                             ref = lessons[int(random_() * n_lessons)]
@@ -1034,21 +1056,18 @@ class _Activity:
                     round_key, entered = key, set()
                 entries = int(contest_rate * factor + random_())
                 for _ in range(entries):
-                    q = table[int(random_() * size)]
-                    if q in entered:
+                    person_id, unit, category, usual = table[int(random_() * size)]
+                    if person_id in entered:
                         continue
-                    entered.add(q)
-                    person_id, unit, category = who[q]
-                    r = random_()
-                    at = base + habit[q] + int(r * 3600)  # after the evening's reminder
+                    entered.add(person_id)
+                    at = base + usual + int(random_() * 3600)
                     append((at, person_id, unit, category, "contest_entry", contest, day))
                     if random_() < _ALL_CORRECT:
                         kind = "contest_all_correct"
                         append((at, person_id, unit, category, kind, contest, day))
                 feedback = int(feedback_rate * factor + random_())
                 for _ in range(feedback):
-                    q = table[int(random_() * size)]
-                    person_id, unit, category = who[q]
+                    person_id, unit, category, _ = table[int(random_() * size)]
                     at = base + any_time[int(random_() * 4096)]
                     append((at, person_id, unit, category, "feedback_sent", "", day))
             rows.sort()

@@ -1,0 +1,337 @@
+"""The synthetic demo province: a consistent tree, members, rosters and realistic activity."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import statistics
+import unicodedata
+from contextlib import closing
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.demo_data import CATEGORIES, fill_demo
+from bot.store.sqlite import SqliteStore
+
+END = date(2026, 5, 31)  # 30 days ending here include 19/5
+LOCAL = timezone(timedelta(hours=7))
+ERASED = -(2**40)
+KINDS = (
+    "lesson_read",
+    "practice_answer",
+    "contest_entry",
+    "contest_all_correct",
+    "session_attendance",
+    "commitment_checkin",
+)
+
+
+def fresh(path: Path) -> Path:
+    """An empty database with every migration applied."""
+
+    async def migrate() -> None:
+        store = SqliteStore(path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(migrate())
+    return path
+
+
+def rows(path: Path, sql: str, *params) -> list[tuple]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def one(path: Path, sql: str, *params):
+    return rows(path, sql, *params)[0][0]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    path = fresh(tmp_path_factory.mktemp("small") / "demo.db")
+    return path, fill_demo(path, members=600, days=30, end=END)
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    path = fresh(tmp_path_factory.mktemp("larger") / "demo.db")
+    return path, fill_demo(path, members=20_000, days=30, end=END, seed=7)
+
+
+def test_counts_are_the_rows_written(small):
+    path, counts = small
+    assert set(counts) == {"units", "members", "accounts", "roster", "activity", "organizers"}
+    for table, count in counts.items():
+        assert one(path, f"SELECT count(*) FROM {table}") == count
+    assert counts["members"] == counts["accounts"] == 600
+
+
+def test_tree_has_four_levels_with_consistent_paths(small):
+    path, _ = small
+    units = {
+        code: (name, parent, level, unit_path, join, active)
+        for code, name, parent, level, unit_path, join, active in rows(
+            path, "SELECT code, name, parent_code, level, path, join_code, active FROM units"
+        )
+    }
+    assert units["P"][:3] == ("Tỉnh Minh Họa", None, "tỉnh")
+    assert units["P"][3] == "/P/"
+    levels = ("tỉnh", "huyện", "xã", "chi bộ")
+    for code, (name, parent, level, unit_path, join, active) in units.items():
+        depth = code.count(".")
+        assert level == levels[depth]
+        assert active == 1
+        assert 6 <= len(join) <= 8
+        assert name == unicodedata.normalize("NFC", name)
+        if parent is None:
+            assert code == "P"
+            continue
+        assert code.rsplit(".", 1)[0] == parent
+        assert unit_path == units[parent][3] + code + "/"
+        prefix = {"huyện": ("Huyện ", "Thành phố "), "xã": ("Xã ", "Phường ")}
+        prefix["chi bộ"] = ("Chi bộ ", "Chi đoàn ")
+        assert name.startswith(prefix[level])
+    assert len({u[4] for u in units.values()}) == len(units)
+    children: dict[str, int] = {}
+    for _, parent, *_ in units.values():
+        if parent:
+            children[parent] = children.get(parent, 0) + 1
+    for code, (_, _, level, *_) in units.items():
+        if level != "chi bộ":
+            assert children.get(code, 0) >= 2, code
+
+
+def test_members_live_in_cells_with_a_realistic_mix(small):
+    path, _ = small
+    assert rows(path, "SELECT min(id), max(id), count(*) FROM members") == [(1, 600, 600)]
+    assert (
+        one(
+            path,
+            "SELECT count(*) FROM members m JOIN units u ON u.code = m.unit_code"
+            " WHERE u.level = 'chi bộ'",
+        )
+        == 600
+    )
+    start = datetime(2026, 5, 2, tzinfo=LOCAL).timestamp()
+    families = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"}
+    families |= {"Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
+    for name, locale, consent, created in rows(
+        path, "SELECT full_name, locale, consent_at, created_at FROM members"
+    ):
+        assert name == unicodedata.normalize("NFC", name)
+        assert name.split()[0] in families and 3 <= len(name.split()) <= 4
+        assert locale == "vi"
+        assert consent <= created < start
+    mix = dict(rows(path, "SELECT category, count(*) FROM members GROUP BY category"))
+    assert set(mix) == set(CATEGORIES)
+    shares = {"dang_vien": 0.22, "doan_vien": 0.30, "hoi_vien": 0.25, "cong_chuc": 0.08}
+    shares["quan_chung"] = 0.15
+    for category, share in shares.items():
+        assert abs(mix[category] / 600 - share) < 0.08, (category, mix)
+
+
+def test_one_telegram_account_per_member(small):
+    path, _ = small
+    accounts = rows(path, "SELECT channel, external_id, member_id, reachable FROM accounts")
+    assert sorted(a[2] for a in accounts) == list(range(1, 601))
+    assert all(
+        a[0] == "telegram" and a[1] == str(10_000_000 + a[2]) and a[3] == 1 for a in accounts
+    )
+
+
+def test_roster_covers_nearly_everyone_with_unique_hashes(small):
+    path, _ = small
+    total, hashes, linked = rows(
+        path, "SELECT count(*), count(DISTINCT phone_hash), count(member_id) FROM roster"
+    )[0]
+    assert 0.95 * 600 <= total <= 1.05 * 600
+    assert hashes == total
+    assert 0.55 <= linked / total <= 0.85
+    assert all(
+        len(h) == 64 and int(h, 16) >= 0 for (h,) in rows(path, "SELECT phone_hash FROM roster")
+    )
+    # A linked entry is the member: same unit, category and name.
+    assert (
+        one(
+            path,
+            "SELECT count(*) FROM roster r JOIN members m ON m.id = r.member_id"
+            " WHERE r.unit_code != m.unit_code OR r.category != m.category"
+            " OR r.full_name != m.full_name",
+        )
+        == 0
+    )
+    assert one(path, "SELECT count(*) FROM roster WHERE updated_at < imported_at") == 0
+    # Roster-only people (no account) make up a few percent.
+    unregistered = one(
+        path,
+        "SELECT count(*) FROM roster WHERE member_id IS NULL AND full_name NOT IN"
+        " (SELECT full_name FROM members)",
+    )
+    assert unregistered >= 1
+
+
+def test_activity_covers_exactly_the_period_in_local_days(small):
+    path, counts = small
+    first = END - timedelta(days=29)
+    assert rows(path, "SELECT min(day), max(day) FROM activity") == [(20260502, 20260531)]
+    for at, day in rows(path, "SELECT at, day FROM activity"):
+        local = datetime.fromtimestamp(at, LOCAL).date()
+        assert local.year * 10000 + local.month * 100 + local.day == day
+        assert first <= local <= END
+    assert 0.6 <= counts["activity"] / (600 * 30 / 20) <= 1.6
+    # Inserted in time order, as the bot would have.
+    assert (
+        one(
+            path,
+            "SELECT count(*) FROM activity a JOIN activity b ON b.id = a.id + 1 WHERE b.at < a.at",
+        )
+        == 0
+    )
+    kinds = {k for (k,) in rows(path, "SELECT DISTINCT kind FROM activity")}
+    assert set(KINDS) <= kinds
+    # Every person counted is a member, a roster entry, or an erased member's stand-in.
+    assert (
+        one(
+            path,
+            "SELECT count(*) FROM activity WHERE member_id IS NULL OR member_id = 0"
+            " OR member_id > 600"
+            " OR (member_id < 0 AND member_id > ? AND kind != 'session_attendance')",
+            ERASED,
+        )
+        == 0
+    )
+
+
+def test_activity_rows_carry_the_member_unit_and_category(small):
+    path, _ = small
+    mismatched = one(
+        path,
+        "SELECT count(*) FROM activity a JOIN members m ON m.id = a.member_id"
+        " WHERE a.unit_code != m.unit_code OR a.category != m.category",
+    )
+    assert mismatched == 0
+
+
+def test_participation_is_uneven_and_spikes_on_19_may(small):
+    path, _ = small
+    per_day = dict(rows(path, "SELECT day, count(*) FROM activity GROUP BY day"))
+    assert per_day[20260519] > 1.5 * statistics.median(per_day.values())
+    per_member = [
+        n
+        for (n,) in rows(
+            path, "SELECT count(*) FROM activity WHERE member_id > 0 GROUP BY member_id"
+        )
+    ]
+    assert len(per_member) < 600  # some members never took part
+    assert max(per_member) > 5 * statistics.median(per_member)
+
+
+def test_contests_all_correct_only_with_an_entry(small):
+    path, _ = small
+    orphans = one(
+        path,
+        "SELECT count(*) FROM activity a WHERE kind = 'contest_all_correct' AND NOT EXISTS"
+        " (SELECT 1 FROM activity e WHERE e.kind = 'contest_entry' AND e.member_id = a.member_id"
+        " AND e.ref = a.ref AND e.day = a.day)",
+    )
+    assert orphans == 0
+
+
+def test_organizers_head_their_own_district_and_commune(small):
+    path, counts = small
+    organized = rows(
+        path,
+        "SELECT o.member_id, u.level, u.path, mu.path, o.granted_at FROM organizers o"
+        " JOIN units u ON u.code = o.unit_code JOIN members m ON m.id = o.member_id"
+        " JOIN units mu ON mu.code = m.unit_code",
+    )
+    assert len(organized) == counts["organizers"]
+    levels = [level for _, level, *_ in organized]
+    assert levels.count("huyện") == one(path, "SELECT count(*) FROM units WHERE level = 'huyện'")
+    assert levels.count("xã") == one(path, "SELECT count(*) FROM units WHERE level = 'xã'")
+    start = datetime(2026, 5, 2, tzinfo=LOCAL).timestamp()
+    for _, _, unit_path, member_path, granted in organized:
+        assert member_path.startswith(unit_path)
+        assert granted < start
+
+
+def test_larger_fill_has_every_kind_of_person(larger):
+    path, counts = larger
+    assert counts["members"] == 20_000
+    cells = one(path, "SELECT count(*) FROM units WHERE level = 'chi bộ'")
+    assert 40 <= 20_000 / cells <= 80
+    assert one(path, "SELECT count(*) FROM units WHERE level = 'huyện'") >= 2
+    assert set(KINDS) | {"feedback_sent", "commitment_written"} <= {
+        k for (k,) in rows(path, "SELECT DISTINCT kind FROM activity")
+    }
+    # Erased members: each a stand-in ≤ -2^40, the same on all their rows, ~0.1% of rows.
+    erased, stand_ins = rows(
+        path,
+        "SELECT count(*), count(DISTINCT member_id) FROM activity WHERE member_id <= ?",
+        ERASED,
+    )[0]
+    assert 0 < erased < 0.01 * counts["activity"] and stand_ins >= 1
+    # Roster-only people attend sessions as -roster.id.
+    roster_only = rows(
+        path,
+        "SELECT a.kind, r.member_id FROM activity a JOIN roster r ON r.id = -a.member_id"
+        " WHERE a.member_id < 0 AND a.member_id > ?",
+        ERASED,
+    )
+    assert roster_only and all(k == "session_attendance" and m is None for k, m in roster_only)
+    # Weekdays are busier than weekends.
+    by_weekday: dict[int, list[int]] = {}
+    for day, n in rows(
+        path, "SELECT day, count(*) FROM activity WHERE day < 20260515 GROUP BY day"
+    ):
+        weekday = date(day // 10000, day // 100 % 100, day % 100).weekday()
+        by_weekday.setdefault(weekday, []).append(n)
+    weekdays = statistics.mean(n for d in range(5) for n in by_weekday[d])
+    sunday = statistics.mean(by_weekday[6])
+    assert sunday < weekdays
+    # Commitments: at most one per member and year.
+    assert (
+        one(
+            path,
+            "SELECT count(*) FROM (SELECT member_id, ref FROM activity"
+            " WHERE kind = 'commitment_written' GROUP BY member_id, ref HAVING count(*) > 1)",
+        )
+        == 0
+    )
+
+
+def test_same_seed_same_database_other_seed_other_data(tmp_path):
+    dumps = []
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        path = fresh(tmp_path / f"{name}.db")
+        counts = fill_demo(path, members=300, days=10, end=END, seed=seed, phone_key=b"k")
+        with closing(sqlite3.connect(path)) as conn:
+            tables = ("units", "members", "accounts", "roster", "activity", "organizers")
+            dump = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+        dumps.append((counts, dump))
+    assert dumps[0] == dumps[1]
+    assert dumps[0][1]["activity"] != dumps[2][1]["activity"]
+    assert dumps[0][1]["members"] != dumps[2][1]["members"]
+
+
+def test_tiny_and_empty_fills(tmp_path):
+    counts = fill_demo(fresh(tmp_path / "tiny.db"), members=5, days=1, end=END)
+    assert counts["members"] == 5 and counts["units"] >= 1 + 2 + 4 + 8
+    counts = fill_demo(fresh(tmp_path / "empty.db"), members=0, days=0, end=END)
+    assert counts["members"] == counts["activity"] == counts["roster"] == 0
+
+
+def test_refuses_a_database_that_is_not_empty(small):
+    path, _ = small
+    with pytest.raises(ValueError, match="empty"):
+        fill_demo(path, members=10, days=1, end=END)
+
+
+def test_refuses_a_database_that_is_not_migrated(tmp_path):
+    path = tmp_path / "blank.db"
+    sqlite3.connect(path).close()
+    with pytest.raises(ValueError, match="migrated"):
+        fill_demo(path, members=10, days=1, end=END)
