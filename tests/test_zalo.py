@@ -233,6 +233,41 @@ async def test_near_the_monthly_quota_reminders_wait_and_notices_go(bot, fake, c
     assert not_before == 1780246800  # 00:00 on 1/6/2026 in Hà Nội
     assert await channel.quota.deferred(clock.now().date()) == 1
     assert await channel.quota.used() == 86
+    # The organizers' report says what the quota held back.
+    from bot.reports.render import Words, summary_text
+    from bot.reports.service import make_report
+
+    today = clock.now().date()
+    report = await make_report(app.services, "DEMO", today, today)
+    assert "Zalo: 1 tin nhắc" in summary_text(report, Words(app.services.texts, "vi"))
+
+
+async def test_the_daily_lesson_reminder_reaches_a_zalo_member(bot, fake):
+    from bot.delivery.sender import Sender
+    from bot.store.outbox import NewMessage
+
+    app, channel = bot
+    await register(fake)
+    await channel.idle()
+    (member_id,) = rows(app, "SELECT id FROM members")[0]
+    now = int(app.services.clock.now().timestamp())
+    await app.store.outbox.enqueue(
+        [NewMessage("l1", "zalo", USER, member_id, "lesson", {"day": "2026-05-10"}, now)], now
+    )
+    sender = Sender(
+        channel="zalo",
+        pusher=channel,
+        outbox=app.store.outbox,
+        render=app.conversation.render_pushes,
+        clock=app.services.clock,
+        zone=app.services.zone,
+        settings=app.settings.delivery,
+        quota=channel.quota,
+    )
+    await sender.drain()
+    reminder = await fake.wait_for(USER, "Đến giờ học bài")
+    assert "\n/baihoc — 📖 Đọc bài ngay" in reminder  # a command hint instead of a button
+    await talk(fake, "/baihoc", "Làm theo hôm nay")
 
 
 async def _render_plain(rows_):

@@ -67,6 +67,8 @@ class Report:
     by_group_kind: dict[tuple[str, str], Count]
     weeks: tuple[tuple[date, Count], ...]
     feedback: tuple[int, int] = (0, 0)  # received, answered in the period
+    # Messages held for the Zalo plan's monthly quota in the months of the period.
+    quota_deferred: int = 0
 
 
 def report_lines(org: Organisation, scope: str) -> list[str]:

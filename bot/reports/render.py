@@ -90,6 +90,8 @@ def summary_text(report: Report, words: Words, *, limit: int = 15) -> str:
             w.t("report.feedback_line", received=w.number(received), answered=w.number(answered))
         )
     lines += ["", w.t("report.by_kind"), *activity] if activity else ["", w.t("report.empty")]
+    if report.quota_deferred:
+        lines += ["", w.t("report.quota_deferred", n=w.number(report.quota_deferred))]
     return "\n".join(lines)
 
 

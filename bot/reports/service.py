@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from ..core.services import Services
@@ -33,7 +34,13 @@ async def make_report(
     first = int(datetime.combine(start, time(0), zone).timestamp())
     last = int(datetime.combine(end + timedelta(days=1), time(0), zone).timestamp()) - 1
     feedback = await services.store.participation.feedback_counts(org.path(scope), first, last)
-    return build_report(
+    months = sorted(
+        {(start + timedelta(days=n)).strftime("%Y-%m") for n in range((end - start).days + 1)}
+    )
+    deferred = 0
+    for month in months:
+        deferred += int(await services.store.outbox.get_state(f"quota.zalo.deferred.{month}") or 0)
+    made = build_report(
         org,
         figures,
         scope,
@@ -44,3 +51,4 @@ async def make_report(
         kinds=kinds,
         feedback=feedback,
     )
+    return replace(made, quota_deferred=deferred)
