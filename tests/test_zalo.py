@@ -272,3 +272,48 @@ async def test_the_daily_lesson_reminder_reaches_a_zalo_member(bot, fake):
 
 async def _render_plain(rows_):
     return {row.id: [Reply(f"Tin {row.kind}")] for row in rows_}
+
+
+async def test_telegram_and_zalo_run_together_in_one_process(env, tmp_path):
+    """`python -m bot run` with both tokens: one process, one database, both apps answer."""
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    from .conftest import ROOT
+    from .fakes.telegram_api import FakeTelegram
+
+    async with FakeTelegram() as telegram, FakeZalo() as zalo:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env={
+                **os.environ,
+                **zalo_env(env, zalo),
+                "BOT_TELEGRAM_TOKEN": telegram.token,
+                "BOT_TELEGRAM_BASE_URL": telegram.base_url,
+                "BOT_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
+                "PYTHONUTF8": "1",
+            },
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            zalo.say(USER, "/huongdan")
+            await zalo.wait_for(USER, "/start để đăng ký", seconds=30)
+            telegram.push_message(5001, "/huongdan")
+            await telegram.wait_for(
+                lambda: any(
+                    "/start để" in m.get("text", "") for m in telegram.sent_messages(5001)
+                ),
+                timeout=30,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        assert zalo.token not in stderr.decode() and telegram.token not in stderr.decode()

@@ -89,7 +89,7 @@ class ZaloChannel:
                 urlparse(self._settings.webhook_url).path or "/zalo",
                 header=SECRET_HEADER,
                 secret=self._settings.webhook_secret.reveal(),
-                receive=self.receive,
+                receive=self._receive_later,
             )
             await self._webhook.start()
             await self.client.set_webhook(
@@ -111,6 +111,13 @@ class ZaloChannel:
             await asyncio.gather(*self._handling, return_exceptions=True)
         await self.client.close()
 
+    async def _receive_later(self, payload: dict) -> None:
+        """Answer the webhook call at once and handle the update in the background (a slow
+        turn must not make Zalo time out and deliver it again)."""
+        task = asyncio.create_task(self.receive(payload))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
     async def idle(self) -> None:
         """Wait for the updates being handled (and their replies) to finish."""
         while self._handling:
@@ -129,9 +136,7 @@ class ZaloChannel:
                 continue
             if update is not None:
                 # Handled in the background: a slow turn must not hold up the next update.
-                task = asyncio.create_task(self.receive(update))
-                self._handling.add(task)
-                task.add_done_callback(self._handling.discard)
+                await self._receive_later(update)
 
     async def receive(self, payload: dict) -> None:
         """Handle one update (webhook body or getUpdates result), once per message id."""
