@@ -261,6 +261,7 @@ async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
             categories=names,
             max_bytes=50_000_000,
             max_rows=1_000_000,
+            say=_say(services.texts, settings.locale),
         )
         for problem in parsed.problems:
             print(problem, file=sys.stderr)
@@ -348,8 +349,16 @@ async def _import_questions(settings: Settings, args: argparse.Namespace) -> int
         print(f"{out} exists; choose a new file name (nothing was written).", file=sys.stderr)
         return 2
     prefix = args.prefix or "q-" + "".join(c if c.isalnum() else "-" for c in source.stem.lower())
+    from .content.texts import Texts
+
+    texts = Texts.load(settings.content.dir / "texts", settings.locale)
     result = await asyncio.to_thread(
-        read_question_sheet, content, source.name, prefix=prefix, strand=args.strand
+        read_question_sheet,
+        content,
+        source.name,
+        prefix=prefix,
+        strand=args.strand,
+        say=_say(texts, settings.locale),
     )
     for problem in result.problems:
         print(problem, file=sys.stderr)
@@ -376,6 +385,11 @@ async def _export_questions(settings: Settings, args: argparse.Namespace) -> int
     await asyncio.to_thread(Path(args.out).write_bytes, question_sheet(chosen))
     print(f"{len(chosen)} questions written to {args.out}.")
     return 0
+
+
+def _say(texts, locale: str):
+    """The ``files.*`` texts of the configured language, for file readers' messages."""
+    return lambda key, **values: texts.get(locale, f"files.{key}", **values)
 
 
 def _dmy(day) -> str:

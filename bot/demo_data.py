@@ -18,21 +18,28 @@ import gc
 import hmac
 import logging
 import math
+import os
 import random
 import re
+import signal
 import sqlite3
+import threading
 import time
+import traceback
 import unicodedata
 from bisect import bisect
 from collections.abc import Iterator
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
 __all__ = ["fill_demo"]
 
 log = logging.getLogger(__name__)
+_FIRST = itemgetter(0)
 T = TypeVar("T")
 
 ZONE_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, UTC+7 all year
@@ -68,6 +75,9 @@ _CHECKS_IN = (0.0, 0.08, 0.25, 0.55)  # checks in on the commitment in a given m
 _SELF_REPORT = (0.0, 0.03, 0.12, 0.35)  # compiles the year-end self-report
 _ATTENDS = (0.0, 0.45, 0.75, 0.9)  # comes to a study session of their cell
 _ROSTER_ONLY_ATTENDS = 0.35
+
+# A fill of at least this many activity rows makes half of them in a second process.
+PARALLEL_ROWS = 1_000_000
 
 # Shares of all activity rows (besides commitments and self-reports, which follow people).
 ROWS_PER_MEMBER_DAY = 1 / 20
@@ -360,6 +370,7 @@ def _fill(
 ) -> dict[str, int]:
     t0 = time.monotonic()
     conn = sqlite3.connect(db_path, isolation_level=None)
+    helper = None
     try:
         _check_empty(conn)
         rng = random.Random(seed)
@@ -369,8 +380,9 @@ def _fill(
         people = _People.build(rng, tree, members, period)
         roster = _build_roster(rng, tree, people, members, period, phone_key)
         organizers = _organizers(rng, tree, people, members, period)
-        lessons, questions = _content_ids()
-        log.debug("demo: people and rosters after %.1fs", time.monotonic() - t0)
+        activity = _Activity(rng, seed, tree, people, roster, period, members, *_content_ids())
+        activity.plan()
+        log.debug("demo: people, rosters and plans after %.1fs", time.monotonic() - t0)
 
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
@@ -379,7 +391,17 @@ def _fill(
         # a second thread: with small runs (see below) it is several times faster than in memory.
         conn.execute("PRAGMA temp_store=FILE")
         conn.execute("PRAGMA threads=2")
-        conn.execute("BEGIN IMMEDIATE")
+        # Big fills make the later weeks in a second process, into a scratch database that is
+        # attached now (not possible inside the transaction) and copied over at the end.
+        split = days
+        if members * days * ROWS_PER_MEMBER_DAY >= PARALLEL_ROWS and _Helper.possible():
+            split = activity.split(0.45) or days
+        if split < days:
+            helper = _Helper(db_path.with_name(db_path.name + ".demo-scratch"))
+            conn.execute("ATTACH DATABASE ? AS demo_scratch", (str(helper.path),))
+            helper.start(activity, split, days)
+        # Deferred: the first insert locks the main database only, not the helper's.
+        conn.execute("BEGIN")
         try:
             conn.executemany(
                 "INSERT INTO units (code, name, parent_code, level, path, join_code, active)"
@@ -408,18 +430,20 @@ def _fill(
             # Building the indexes once at the end is several times faster than keeping
             # them up to date row by row.
             indexes = conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                "SELECT name, sql FROM main.sqlite_master WHERE type = 'index'"
                 " AND tbl_name = 'activity' AND sql IS NOT NULL"
             ).fetchall()
             for name, _ in indexes:
-                conn.execute(f'DROP INDEX "{name}"')
-            rows = _Activity(rng, tree, people, roster, period, members, lessons, questions)
-            cursor = conn.executemany(
-                f"INSERT INTO activity ({_Activity.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows.generate(),
-            )
-            activity = cursor.rowcount
-            log.debug("demo: %d activity rows after %.1fs", activity, time.monotonic() - t0)
+                conn.execute(f'DROP INDEX main."{name}"')
+            written = _insert_activity(conn, "main", activity.days(0, split))
+            log.debug("demo: %d activity rows after %.1fs", written, time.monotonic() - t0)
+            if helper:
+                helper.join()
+                written += conn.execute(
+                    f"INSERT INTO main.activity ({_COLUMNS}) SELECT {_COLUMNS}"
+                    " FROM demo_scratch.activity ORDER BY rowid"
+                ).rowcount
+                log.debug("demo: %d activity rows after %.1fs", written, time.monotonic() - t0)
             conn.execute("PRAGMA cache_size=-8192")  # 8 MiB
             for name, sql in indexes:
                 conn.execute(sql)
@@ -429,18 +453,102 @@ def _fill(
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if helper:
+            conn.execute("DETACH DATABASE demo_scratch")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+        if helper:
+            helper.close()
     return {
         "units": len(tree.units),
         "members": members,
         "accounts": members,
         "roster": len(roster.rows),
-        "activity": activity,
+        "activity": written,
         "organizers": len(organizers),
     }
+
+
+_COLUMNS = "at, member_id, unit_code, category, kind, ref, day"
+
+
+def _insert_activity(
+    conn: sqlite3.Connection, schema: str, days: Iterator[tuple[int, list[tuple]]]
+) -> int:
+    """Insert day after day (the day is part of the statement); the number of rows."""
+    count = 0
+    for day, rows in days:
+        conn.executemany(
+            f"INSERT INTO {schema}.activity ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, {day:d})",
+            rows,
+        )
+        count += len(rows)
+    return count
+
+
+class _Helper:
+    """A forked process writing the later weeks' activity into a scratch database.
+
+    The rows do not depend on who makes them (each week has its own random generator), so a
+    fill with a helper equals one without. Only used where fork is (POSIX) and safe: with no
+    other thread running, whose locks the child could inherit held.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pid = 0
+        self._remove()
+
+    @staticmethod
+    def possible() -> bool:
+        return hasattr(os, "fork") and threading.active_count() == 1
+
+    def start(self, activity: _Activity, start: int, stop: int) -> None:
+        with closing(sqlite3.connect(self.path, isolation_level=None)) as scratch:
+            scratch.execute(
+                "CREATE TABLE activity (at INTEGER, member_id INTEGER, unit_code TEXT,"
+                " category TEXT, kind TEXT, ref TEXT, day INTEGER)"
+            )
+        pid = os.fork()
+        if pid:
+            self.pid = pid
+            return
+        status = 1
+        try:  # the child: never returns, never touches the parent's connection
+            with closing(sqlite3.connect(self.path, isolation_level=None)) as scratch:
+                scratch.execute("PRAGMA journal_mode=OFF")
+                scratch.execute("PRAGMA synchronous=OFF")
+                scratch.execute("BEGIN")
+                _insert_activity(scratch, "main", activity.days(start, stop))
+                scratch.execute("COMMIT")
+            status = 0
+        except BaseException:
+            with suppress(BaseException):
+                traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def join(self) -> None:
+        """Wait for the helper; raise if it failed."""
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("the process making the later weeks of activity failed")
+
+    def close(self) -> None:
+        """Stop the helper if it still runs (after an error), and delete the scratch file."""
+        if self.pid:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+        self._remove()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 
 def _check_empty(conn: sqlite3.Connection) -> None:
@@ -839,15 +947,14 @@ def _content_ids() -> tuple[tuple[str, ...], tuple[str, ...]]:
 class _Activity:
     """The activity rows, day by day and in time order within each day.
 
-    Rows are ``(at, member_id, unit_code, category, kind, ref, day)``: with the time first a
-    day's rows sort by time with the fast path of list.sort for tuples led by ints.
+    A day's rows are ``(at, member_id, unit_code, category, kind, ref)``; the day itself is
+    written into the INSERT (one statement a day), which saves binding it ten million times.
     """
-
-    COLUMNS = "at, member_id, unit_code, category, kind, ref, day"
 
     def __init__(
         self,
         rng: random.Random,
+        seed: int,
         tree: _Tree,
         people: _People,
         roster: _Roster,
@@ -857,6 +964,7 @@ class _Activity:
         questions: tuple[str, ...],
     ) -> None:
         self.rng = rng
+        self.seed = seed
         self.tree = tree
         self.people = people
         self.roster = roster
@@ -872,15 +980,32 @@ class _Activity:
         # Seconds of the day: each person's habit, and a pool of "any time" moments.
         self.habit = [m * 60 for m in people.minute]
         self.any_time = [_habit_minute(rng.random) * 60 + rng.randrange(60) for _ in range(4096)]
+        self.scheduled: list[list[tuple]] = [[] for _ in range(period.days)]
+        # (person id, unit, category, usual second of the day), repeated by liveliness.
+        persons = [(*w, h) for w, h in zip(self.who, self.habit, strict=True)]
+        self.table = _weighted_table(rng, people.weight, persons)
 
-    def generate(self) -> Iterator[tuple]:
-        """Every row, in time order."""
-        if not self.period.days:
-            return iter(())
-        scheduled: list[list[tuple]] = [[] for _ in range(self.period.days)]
-        self._commitments(scheduled)
-        self._sessions(scheduled)
-        return self._days(scheduled)
+    def plan(self) -> None:
+        """Draw what follows people rather than days: commitments and study sessions."""
+        self._commitments(self.scheduled)
+        self._sessions(self.scheduled)
+
+    def split(self, share: float) -> int:
+        """The first day of the week nearest to ``share`` of the period (0: none)."""
+        period = self.period
+        target = round(period.days * share)
+        mondays = [
+            i for i in range(1, period.days) if (period.start + timedelta(days=i)).weekday() == 0
+        ]
+        return min(mondays, key=lambda i: abs(i - target)) if mondays else 0
+
+    def days(self, start: int, stop: int) -> Iterator[tuple[int, list[tuple]]]:
+        """(yyyymmdd, that day's rows in time order) for the days ``start`` to ``stop - 1``.
+
+        Each week draws from its own generator seeded by (seed, week), so the rows are the
+        same whichever process makes them and whether the period is made in one piece or two.
+        """
+        return self._days(self.scheduled, start, stop)
 
     def _time(self, index: int, i: int) -> int:
         """When person ``i`` did something on the day ``index`` of the period.
@@ -894,7 +1019,7 @@ class _Activity:
         return self.period.day_start(index) + self.any_time[int(r * 16384) & 4095]
 
     def _row(self, i: int, index: int, kind: str, ref: str) -> tuple:
-        return (self._time(index, i), *self.who[i], kind, ref, self.day_numbers[index])
+        return (self._time(index, i), *self.who[i], kind, ref)
 
     def _commitments(self, scheduled: list[list[tuple]]) -> None:
         """Commitments written early in the year, monthly check-ins, year-end self-reports."""
@@ -978,27 +1103,25 @@ class _Activity:
             ref = f"session:{number}"
             begin = period.day_start(index) + start * 60
             rows = scheduled[index]
-            day = self.day_numbers[index]
             for i in in_cell[c]:
                 if random_() < _ATTENDS[people.tier[i]]:  # checked in around the start
                     at = begin + int(random_() * 2100) - 600
-                    rows.append((at, *self.who[i], "session_attendance", ref, day))
+                    rows.append((at, *self.who[i], "session_attendance", ref))
             code = cells[c].code
             for rid, category in self.roster.only[c]:
                 if random_() < _ROSTER_ONLY_ATTENDS:  # marked by the organizer
                     at = begin + int(random_() * 2100) - 600
-                    rows.append((at, -rid, code, category, "session_attendance", ref, day))
+                    rows.append((at, -rid, code, category, "session_attendance", ref))
 
-    def _days(self, scheduled: list[list[tuple]]) -> Iterator[tuple]:
+    def _days(
+        self, scheduled: list[list[tuple]], start: int, stop: int
+    ) -> Iterator[tuple[int, list[tuple]]]:
         """Lessons, practice, contests and feedback, drawn day by day; then the day's rows."""
-        rng, people, period = self.rng, self.people, self.period
-        random_ = rng.random
+        period = self.period
         any_time = self.any_time
         lessons, questions = self.lessons, self.questions
         n_lessons, n_questions = len(lessons), len(questions)
-        # (person id, unit, category, usual second of the day), repeated by liveliness.
-        persons = [(*w, h) for w, h in zip(self.who, self.habit, strict=True)]
-        table = _weighted_table(rng, people.weight, persons)
+        table = self.table
         size = len(table)
         active = size > 0
         per_day = self.members * ROWS_PER_MEMBER_DAY
@@ -1010,10 +1133,14 @@ class _Activity:
         round_key = None
         entered: set[int] = set()
         first_month = period.start.year * 12 + period.start.month
-        for index in range(period.days):
+        week = None
+        for index in range(start, stop):
             rows = scheduled[index]
             scheduled[index] = []
             d = period.start + timedelta(days=index)
+            if (d.toordinal() - 1) // 7 != week:  # Monday
+                week = (d.toordinal() - 1) // 7
+                random_ = random.Random(f"demo:{self.seed}:{week}").random
             base = period.day_start(index)
             early = base - 2400
             last_second = base + DAY - 1
@@ -1037,7 +1164,7 @@ class _Activity:
                             ref = today
                         else:
                             ref = lessons[int(random_() * n_lessons)]
-                        append((at, person_id, unit, category, "lesson_read", ref, day))
+                        append((at, person_id, unit, category, "lesson_read", ref))
                         if r < lesson_only:
                             continue
                         at += 60 + int(random_() * 240)
@@ -1047,11 +1174,11 @@ class _Activity:
                             at = last_second
                         r *= n_questions
                         ref = questions[int(r)]
-                        append((at, person_id, unit, category, "practice_answer", ref, day))
+                        append((at, person_id, unit, category, "practice_answer", ref))
                         at += 10 + int(r * 50) % 50
                 # A contest a month with weekly rounds: one entry per person and round.
                 contest = f"contest:{d.year * 12 + d.month - first_month + 1}"
-                key = (contest, d.toordinal() // 7)
+                key = (contest, week)
                 if key != round_key:
                     round_key, entered = key, set()
                 entries = int(contest_rate * factor + random_())
@@ -1061,14 +1188,14 @@ class _Activity:
                         continue
                     entered.add(person_id)
                     at = base + usual + int(random_() * 3600)
-                    append((at, person_id, unit, category, "contest_entry", contest, day))
+                    append((at, person_id, unit, category, "contest_entry", contest))
                     if random_() < _ALL_CORRECT:
                         kind = "contest_all_correct"
-                        append((at, person_id, unit, category, kind, contest, day))
+                        append((at, person_id, unit, category, kind, contest))
                 feedback = int(feedback_rate * factor + random_())
                 for _ in range(feedback):
                     person_id, unit, category, _ = table[int(random_() * size)]
                     at = base + any_time[int(random_() * 4096)]
-                    append((at, person_id, unit, category, "feedback_sent", "", day))
-            rows.sort()
-            yield from rows
+                    append((at, person_id, unit, category, "feedback_sent", ""))
+            rows.sort(key=_FIRST)
+            yield day, rows

@@ -21,7 +21,16 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from .core.text import fold
-from .tables import TableError, cell_text, csv_rows, find_columns, is_formula, xlsx_rows
+from .tables import (
+    Say,
+    TableError,
+    cell_text,
+    csv_rows,
+    find_columns,
+    is_formula,
+    vietnamese,
+    xlsx_rows,
+)
 
 MAX_NAME_LENGTH = 100
 
@@ -33,12 +42,7 @@ _COLUMNS = {
     "unit_code": ("unitcode", "madonvi", "unit", "donvi"),
     "category": ("category", "doituong", "loai"),
 }
-_COLUMN_LABELS = {
-    "full_name": "họ và tên",
-    "phone": "số điện thoại",
-    "unit_code": "mã đơn vị",
-    "category": "đối tượng",
-}
+_REQUIRED = ("full_name", "phone", "unit_code", "category")
 
 _SPACES = re.compile(r"\s+")
 # What a phone number may look like before its digits are read: an optional "(" and "+",
@@ -131,28 +135,30 @@ def read_roster(
     categories: dict[str, str],
     max_bytes: int = 5_000_000,
     max_rows: int = 200_000,
+    say: Say = vietnamese,
 ) -> RosterFile:
     """Read an uploaded roster (.csv or .xlsx, decided by the file name) into rows to store,
     rejected rows and file-level problems.
 
     units holds the known unit codes; categories maps accepted spellings of a category (matched
     ignoring case and diacritics) to category keys. Bad files give a problem, never an exception.
+    ``say(key, **values)`` words problems and reasons (``files.*`` texts; default Vietnamese).
     """
     extension = "." + filename.strip().rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension not in (".csv", ".xlsx"):
-        return _problem("Chỉ nhận tệp .csv hoặc .xlsx")
+        return _problem(say("only_csv_xlsx"))
     if len(content) > max_bytes:
         limit = f"{max_bytes / 1_000_000:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-        return _problem(f"Tệp quá lớn: chỉ nhận tệp đến {limit} MB")
+        return _problem(say("too_large", limit=limit))
     try:
         if extension == ".csv":
-            return _read_table(csv_rows(content), units, categories, max_rows)
+            return _read_table(csv_rows(content), units, categories, max_rows, say)
         with closing(xlsx_rows(content)) as table:
-            return _read_table(table, units, categories, max_rows)
+            return _read_table(table, units, categories, max_rows, say)
     except TableError as error:
-        return _problem(str(error))
+        return _problem(say(error.key, **error.values))
     except csv.Error:
-        return _problem("Không đọc được tệp .csv: định dạng không hợp lệ")
+        return _problem(say("csv_invalid"))
 
 
 def _problem(text: str) -> RosterFile:
@@ -164,6 +170,7 @@ def _read_table(
     units: set[str],
     categories: dict[str, str],
     max_rows: int,
+    say: Say,
 ) -> RosterFile:
     """Find the header (the first non-empty row), then check every non-empty row after it."""
     folded_categories = {fold(spelling): key for spelling, key in categories.items()}
@@ -178,9 +185,9 @@ def _read_table(
             if not any(cell_text(cell) for cell in cells):
                 continue
             columns = find_columns(cells, _COLUMNS)
-            missing = [label for field, label in _COLUMN_LABELS.items() if field not in columns]
+            missing = [say(f"col_{field}") for field in _REQUIRED if field not in columns]
             if missing:
-                return _problem(f"Thiếu cột {', '.join(missing)} ở dòng tiêu đề (dòng {line})")
+                return _problem(say("missing_columns", columns=", ".join(missing), line=line))
             headers = {field: cell_text(cells[index]) for field, index in columns.items()}
             continue
         values = {
@@ -191,11 +198,11 @@ def _read_table(
         count += 1
         if count > max_rows:
             limit = f"{max_rows:,}".replace(",", ".")
-            return _problem(f"Tệp có quá nhiều dòng: chỉ nhận đến {limit} dòng dữ liệu")
-        checked = _check_row(line, values, headers, units, folded_categories, first_line_of)
+            return _problem(say("too_many_rows", limit=limit))
+        checked = _check_row(line, values, headers, units, folded_categories, first_line_of, say)
         (rows if isinstance(checked, RosterRow) else rejected).append(checked)
     if columns is None:
-        return _problem("Tệp không có dữ liệu")
+        return _problem(say("no_data"))
     return RosterFile(rows=tuple(rows), rejected=tuple(rejected), problems=())
 
 
@@ -206,47 +213,48 @@ def _check_row(
     units: set[str],
     categories: dict[str, str],
     first_line_of: dict[str, int],
+    say: Say,
 ) -> RosterRow | Rejected:
     """The row as a RosterRow, or Rejected with every reason found, joined by "; "."""
     formulas = [headers[field] for field, value in values.items() if is_formula(value)]
     if formulas:
-        return Rejected(line, "Ô chứa công thức, không được chấp nhận: " + ", ".join(formulas))
+        return Rejected(line, say("formula_cells", cells=", ".join(formulas)))
     reasons = []
 
     full_name = _SPACES.sub(" ", unicodedata.normalize("NFC", cell_text(values["full_name"])))
     full_name = full_name.strip()
     if not full_name:
-        reasons.append("Thiếu họ và tên")
+        reasons.append(say("name_missing"))
     elif len(full_name) > MAX_NAME_LENGTH:
-        reasons.append(f"Họ và tên dài quá {MAX_NAME_LENGTH} ký tự")
+        reasons.append(say("name_too_long", limit=MAX_NAME_LENGTH))
 
     raw_phone = values["phone"]
     phone_text = cell_text(raw_phone)
     phone = normalise_phone(raw_phone if isinstance(raw_phone, int | float) else phone_text)
     if not phone_text:
-        reasons.append("Thiếu số điện thoại")
+        reasons.append(say("phone_missing"))
     elif phone is None:
-        reasons.append(f"Số điện thoại không hợp lệ: {phone_text}")
+        reasons.append(say("phone_invalid", phone=phone_text))
     else:
         first_line = first_line_of.setdefault(phone, line)
         if first_line != line:
-            reasons.append(f"Số điện thoại trùng với dòng {first_line}")
+            reasons.append(say("phone_duplicate", line=first_line))
 
     unit_code = cell_text(values["unit_code"])
     if not unit_code:
-        reasons.append("Thiếu mã đơn vị")
+        reasons.append(say("unit_missing"))
     elif unit_code not in units:
         if unit_code.upper() in units:
             unit_code = unit_code.upper()
         else:
-            reasons.append(f"Mã đơn vị không có: {unit_code}")
+            reasons.append(say("unit_unknown", unit=unit_code))
 
     category_text = cell_text(values["category"])
     category = categories.get(fold(category_text))
     if not category_text:
-        reasons.append("Thiếu đối tượng")
+        reasons.append(say("category_missing"))
     elif category is None:
-        reasons.append(f"Đối tượng không hợp lệ: {category_text}")
+        reasons.append(say("category_invalid", category=category_text))
 
     if reasons or phone is None or category is None:
         return Rejected(line, "; ".join(reasons))

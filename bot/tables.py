@@ -11,8 +11,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
+from functools import lru_cache
 
 import openpyxl
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
@@ -24,8 +25,28 @@ from .core.text import fold_compact
 MAX_COLUMNS = 100
 
 
+Say = Callable[..., str]
+
+
+@lru_cache(maxsize=1)
+def _shipped_texts():
+    from .config import SHIPPED_CONTENT
+    from .content.texts import Texts
+
+    return Texts.load(SHIPPED_CONTENT / "texts")
+
+
+def vietnamese(key: str, **values: object) -> str:
+    """A ``files.*`` text of the shipped Vietnamese locale (callers may pass their own)."""
+    return _shipped_texts().get("vi", f"files.{key}", **values)
+
+
 class TableError(Exception):
-    """The file cannot be read; the message is the problem shown to the organizer."""
+    """The file cannot be read; ``key`` and ``values`` name the problem shown to the organizer."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
 
 
 def csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -40,7 +61,7 @@ def csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         text = content.decode(encoding)
     except UnicodeDecodeError:
-        raise TableError("Không đọc được tệp .csv: hãy lưu tệp với mã hoá UTF-8") from None
+        raise TableError("csv_encoding") from None
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first_line.count)  # ties go to the comma
     return enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
@@ -53,17 +74,16 @@ def xlsx_rows(content: bytes) -> Iterator[tuple[int, Sequence[object]]]:
     (or None when none was saved), so formula cells could be neither seen nor refused.
     openpyxl never evaluates formulas either way.
     """
-    broken = "Không đọc được tệp .xlsx: tệp bị hỏng hoặc không phải tệp Excel"
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds of errors on damaged files
-        raise TableError(broken) from None
+        raise TableError("xlsx_broken") from None
     try:
         sheet = workbook.active
         if not hasattr(sheet, "iter_rows"):  # a chart sheet, or no active sheet
             sheet = next(iter(workbook.worksheets), None)
         if sheet is None:
-            raise TableError("Tệp .xlsx không có trang tính nào")
+            raise TableError("xlsx_no_sheet")
         sheet.reset_dimensions()  # do not trust the size the file claims
         rows = enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1)
         while True:
@@ -72,7 +92,7 @@ def xlsx_rows(content: bytes) -> Iterator[tuple[int, Sequence[object]]]:
             except StopIteration:
                 return
             except Exception:  # damage inside the sheet surfaces while reading it
-                raise TableError(broken) from None
+                raise TableError("xlsx_broken") from None
             yield row
     finally:
         workbook.close()

@@ -21,7 +21,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from ..documents.contest_results import safe_text
-from ..tables import TableError, cell_text, csv_rows, find_columns, is_formula, xlsx_rows
+from ..tables import (
+    Say,
+    TableError,
+    cell_text,
+    csv_rows,
+    find_columns,
+    is_formula,
+    vietnamese,
+    xlsx_rows,
+)
 from .quizzes import LETTERS, Question, load_questions
 from .yamlfile import ContentError
 
@@ -43,17 +52,6 @@ HEADERS = {
     "difficulty": ("dokho", "difficulty", "muc"),
 }
 REQUIRED = ("text", "A", "B", "answer", "explanation", "source")
-LABELS = {
-    "id": "Mã",
-    "text": "Câu hỏi",
-    "answer": "Đáp án",
-    "explanation": "Giải thích",
-    "source": "Nguồn",
-    "strand": "Mạch",
-    "tags": "Thẻ",
-    "dates": "Ngày",
-    "difficulty": "Độ khó",
-}
 MAX_BYTES = 10_000_000
 _LIST = re.compile(r"[,;]\s*")
 
@@ -68,15 +66,19 @@ class SheetResult:
     problems: tuple[str, ...]
 
 
+def _label(say: Say, field: str) -> str:
+    return field if len(field) == 1 else say(f"col_{field}")
+
+
 def read_question_sheet(
-    content: bytes, filename: str, *, prefix: str, strand: str = "tu_tuong"
+    content: bytes, filename: str, *, prefix: str, strand: str = "tu_tuong", say: Say = vietnamese
 ) -> SheetResult:
     """Turn a CSV or XLSX question sheet into a bank (ids ``<prefix>-001`` … when none given)."""
     if len(content) > MAX_BYTES:
-        return SheetResult("", 0, (), ("Tệp quá lớn: chỉ nhận tệp đến 10 MB",))
+        return SheetResult("", 0, (), (say("too_large", limit=MAX_BYTES // 1_000_000),))
     extension = Path(filename).suffix.lower()
     if extension not in (".csv", ".xlsx"):
-        return SheetResult("", 0, (), ("Chỉ nhận tệp .csv hoặc .xlsx",))
+        return SheetResult("", 0, (), (say("only_csv_xlsx"),))
     try:
         if extension == ".csv":
             table = list(csv_rows(content))
@@ -84,7 +86,7 @@ def read_question_sheet(
             with closing(xlsx_rows(content)) as rows:
                 table = list(rows)
     except TableError as error:
-        return SheetResult("", 0, (), (str(error),))
+        return SheetResult("", 0, (), (say(error.key, **error.values),))
     items, rejected = [], []
     columns: dict[str, int] | None = None
     for line, cells in table:
@@ -92,16 +94,16 @@ def read_question_sheet(
             if not any(cell_text(c) for c in cells):
                 continue
             columns = find_columns(cells, HEADERS)
-            missing = [LABELS.get(f, f) for f in REQUIRED if f not in columns]
+            missing = [_label(say, f) for f in REQUIRED if f not in columns]
             if missing:
-                problem = f"Thiếu cột {', '.join(missing)} ở dòng tiêu đề (dòng {line})"
+                problem = say("missing_columns", columns=", ".join(missing), line=line)
                 return SheetResult("", 0, (), (problem,))
             continue
         values = {f: cells[i] if i < len(cells) else None for f, i in columns.items()}
         if not any(cell_text(v) for v in values.values()):
             continue
         if any(is_formula(v) for v in values.values()):
-            rejected.append((line, "Ô chứa công thức; hãy dán giá trị"))
+            rejected.append((line, say("formula_paste")))
             continue
         item = _item(values, len(items) + len(rejected) + 1, prefix, strand)
         reason = _row_problem(item)
@@ -110,7 +112,7 @@ def read_question_sheet(
         else:
             items.append(item)
     if columns is None:
-        return SheetResult("", 0, (), ("Tệp không có dữ liệu",))
+        return SheetResult("", 0, (), (say("no_data"),))
     text = yaml.safe_dump({"questions": items}, allow_unicode=True, sort_keys=False, width=100)
     return SheetResult(text if items else "", len(items), tuple(rejected), ())
 
@@ -148,16 +150,16 @@ def _row_problem(item: dict) -> str:
     return ""
 
 
-def question_sheet(questions: list[Question]) -> bytes:
+def question_sheet(questions: list[Question], say: Say = vietnamese) -> bytes:
     """A bank as an XLSX sheet in the same layout (what ``import-questions`` reads back)."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "Câu hỏi"
+    sheet.title = say("questions_sheet")
     letters = list(LETTERS[: max(len(q.options) for q in questions)]) if questions else []
-    header = [LABELS["id"], LABELS["text"], *letters] + [
-        LABELS[f] for f in ("answer", "explanation", "source", "strand", "tags", "dates")
+    header = [_label(say, "id"), _label(say, "text"), *letters] + [
+        _label(say, f)
+        for f in ("answer", "explanation", "source", "strand", "tags", "dates", "difficulty")
     ]
-    header.append(LABELS["difficulty"])
     sheet.append(header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)

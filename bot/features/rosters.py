@@ -89,7 +89,12 @@ def register(router: Router, services: Services) -> None:
             return
         units = {code for code in services.org.units if within(code, scope)}
         parsed: RosterFile = await asyncio.to_thread(
-            read_roster, file.content, file.filename, units=units, categories=category_names()
+            read_roster,
+            file.content,
+            file.filename,
+            units=units,
+            categories=category_names(),
+            say=lambda key, **values: turn.t(f"files.{key}", **values),
         )
         if parsed.problems:
             turn.say("\n".join([turn.t("rosters.file_problems"), *parsed.problems]))
