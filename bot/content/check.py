@@ -46,40 +46,40 @@ def _similarity(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def near_duplicate_questions(questions: list[Question], folder: Path) -> list[Finding]:
-    """Questions asking the same thing in nearly the same words (text and right answer)."""
-    shingled = [(q, _pairs(f"{q.text} {q.answer_text}")) for q in questions]
+def _near_duplicates(items: list, text_of, threshold: float, folder: Path, noun: str):
+    """Pairs of items whose texts share at least ``threshold`` of their word pairs."""
+    shingled = [(item, _pairs(text_of(item))) for item in items]
     found = []
     for (a, sa), (b, sb) in itertools.combinations(shingled, 2):
         score = _similarity(sa, sb)
-        if score >= QUESTION_SIMILARITY:
+        if score >= threshold:
             found.append(
                 Finding(
                     folder / b.file,
                     b.line,
-                    f"question '{b.id}' nearly repeats '{a.id}' ({a.file}:{a.line}; "
+                    f"{noun} '{b.id}' nearly repeats '{a.id}' ({a.file}:{a.line}; "
                     f"{score:.0%} of word pairs shared)",
                 )
             )
     return found
+
+
+def near_duplicate_questions(questions: list[Question], folder: Path) -> list[Finding]:
+    """Questions asking the same thing in nearly the same words (text and right answer)."""
+    return _near_duplicates(
+        questions, lambda q: f"{q.text} {q.answer_text}", QUESTION_SIMILARITY, folder, "question"
+    )
 
 
 def near_duplicate_lessons(lessons: list[Lesson], folder: Path) -> list[Finding]:
     """Lessons that say nearly the same thing."""
-    shingled = [(lesson, _pairs(f"{lesson.title} {lesson.body}")) for lesson in lessons]
-    found = []
-    for (a, sa), (b, sb) in itertools.combinations(shingled, 2):
-        score = _similarity(sa, sb)
-        if score >= LESSON_SIMILARITY:
-            found.append(
-                Finding(
-                    folder / b.file,
-                    b.line,
-                    f"lesson '{b.id}' nearly repeats '{a.id}' ({a.file}:{a.line}; "
-                    f"{score:.0%} of word pairs shared)",
-                )
-            )
-    return found
+    return _near_duplicates(
+        lessons,
+        lambda lesson: f"{lesson.title} {lesson.body}",
+        LESSON_SIMILARITY,
+        folder,
+        "lesson",
+    )
 
 
 def load_plan(path: Path) -> list[str]:
