@@ -3,12 +3,17 @@
 ``fill_demo`` fills an empty, migrated database with "Tỉnh Minh Họa", a clearly invented
 province of four unit levels (tỉnh → huyện → xã → chi bộ), its registered members and their
 Telegram accounts, rosters, organizers, and an activity log over a period of days. Everything
-comes from one ``random.Random(seed)``, so the same arguments give the same database.
+is drawn from ``random.Random`` generators seeded by ``seed`` (one for the people and plans,
+one per week of activity), so the same arguments give the same database.
 
 The activity is meant to look like a real deployment to reports and benchmarks: a few members
 are active almost every day, most only now and then, about one in ten never; some cells are
 livelier than others; weekdays are busier than weekends, and there are spikes around 19/5 and
 2/9. About ``members * days / 20`` rows are written (540,000 members over a year: ~10 million).
+
+Speed: one transaction with synchronous=OFF, rows from generators into ``executemany``, the
+activity indexes dropped and rebuilt at the end, and for big fills the later weeks made by a
+forked second process (the Python that draws rows is the bottleneck, and it has one core).
 """
 
 from __future__ import annotations
@@ -395,7 +400,7 @@ def _fill(
         # attached now (not possible inside the transaction) and copied over at the end.
         split = days
         if members * days * ROWS_PER_MEMBER_DAY >= PARALLEL_ROWS and _Helper.possible():
-            split = activity.split(0.45) or days
+            split = activity.split(0.4) or days  # this process also writes members and rosters
         if split < days:
             helper = _Helper(db_path.with_name(db_path.name + ".demo-scratch"))
             conn.execute("ATTACH DATABASE ? AS demo_scratch", (str(helper.path),))

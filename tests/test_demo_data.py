@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import demo_data
 from bot.demo_data import CATEGORIES, fill_demo
 from bot.store.sqlite import SqliteStore
 
@@ -315,6 +316,29 @@ def test_same_seed_same_database_other_seed_other_data(tmp_path):
     assert dumps[0] == dumps[1]
     assert dumps[0][1]["activity"] != dumps[2][1]["activity"]
     assert dumps[0][1]["members"] != dumps[2][1]["members"]
+
+
+def test_a_second_process_makes_the_same_rows(tmp_path, monkeypatch):
+    if not demo_data._Helper.possible():
+        pytest.skip("no fork here, or other threads running")
+    started = []
+    start = demo_data._Helper.start
+    monkeypatch.setattr(
+        demo_data._Helper, "start", lambda self, *args: started.append(args) or start(self, *args)
+    )
+    dumps = []
+    for name, threshold in (("alone", 10**12), ("helped", 0)):
+        monkeypatch.setattr(demo_data, "PARALLEL_ROWS", threshold)
+        path = fresh(tmp_path / f"{name}.db")
+        counts = fill_demo(path, members=2_000, days=40, end=END)
+        with closing(sqlite3.connect(path)) as conn:
+            dump = conn.execute("SELECT * FROM activity ORDER BY id").fetchall()
+            assert conn.execute("PRAGMA database_list").fetchall()[1:] == []
+        assert not list(tmp_path.glob("*scratch*"))
+        dumps.append((counts, dump))
+    assert len(started) == 1  # only the second fill had a helper
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0][1]) > 1_000
 
 
 def test_tiny_and_empty_fills(tmp_path):
