@@ -61,6 +61,7 @@ _MIX_PARTY = (0.2767, 0.15, 0.3167, 0.09, 0.1666)
 # How active a member is: never, occasionally, regularly, almost daily.
 _TIERS = (0.10, 0.60, 0.24, 0.06)
 _TIER_WEIGHT = (0.0, 0.35, 2.0, 8.0)
+_MAX_WEIGHT = 40.0
 _CATEGORY_WEIGHT = {
     "dang_vien": 1.3,
     "doan_vien": 1.15,
@@ -81,7 +82,8 @@ _SELF_REPORT = (0.0, 0.03, 0.12, 0.35)  # compiles the year-end self-report
 _ATTENDS = (0.0, 0.45, 0.75, 0.9)  # comes to a study session of their cell
 _ROSTER_ONLY_ATTENDS = 0.35
 
-# A fill of at least this many activity rows makes half of them in a second process.
+# A fill of at least this many activity rows has its later weeks (~60%) made by a second
+# process (where os.fork is available).
 PARALLEL_ROWS = 1_000_000
 
 # Shares of all activity rows (besides commitments and self-reports, which follow people).
@@ -361,6 +363,7 @@ def fill_demo(
     """
     if members < 0 or days < 0:
         raise ValueError("members and days must not be negative")
+    db_path = Path(db_path)
     collecting = gc.isenabled()
     gc.disable()  # millions of tuples and no cycles: the collector would only slow this down
     try:
@@ -766,7 +769,8 @@ class _People:
             category.append(cat)
             tier.append(t)
             w = _TIER_WEIGHT[t] * _CATEGORY_WEIGHT[cat] * cell.factor
-            weight.append(w * spread(0, 0.4) if w else 0.0)
+            # (capped: the keenest read a lesson a day and practise, ~400 rows a year)
+            weight.append(min(w * spread(0, 0.4), _MAX_WEIGHT) if w else 0.0)
             minute.append(_habit_minute(random_))
         # Registration over the two years before the period; ids follow registration order.
         created = sorted(period.start_ts - 1 - int(random_() * 730 * DAY) for _ in range(total))
