@@ -302,6 +302,23 @@ def _list_item(key: str, item: str) -> str:
     return item
 
 
+def _check_webhook(section: str, platform: str, channel) -> None:
+    """A channel in webhook mode needs a public https:// URL and a secret of 8–256 characters."""
+    if channel.mode != "webhook" or not channel.token:
+        return
+    env = f"BOT_{section.upper()}_WEBHOOK"
+    if not channel.webhook_url.startswith("https://"):
+        raise ConfigError(
+            f"{section}.webhook_url (or {env}_URL): webhook mode needs the public https:// URL "
+            f"{platform} will post to"
+        )
+    if not 8 <= len(channel.webhook_secret.reveal()) <= 256:
+        raise ConfigError(
+            f"{section}.webhook_secret (or {env}_SECRET): webhook mode needs a secret of "
+            "8–256 characters (A-Z, a-z, 0-9, _ and -)"
+        )
+
+
 def _check_cross_field(s: Settings) -> None:
     try:
         ZoneInfo(s.timezone)
@@ -310,32 +327,11 @@ def _check_cross_field(s: Settings) -> None:
             f"timezone (or BOT_TIMEZONE): unknown time zone {s.timezone!r}; "
             "use an IANA name such as Asia/Ho_Chi_Minh"
         ) from None
-    tg = s.telegram
-    if tg.mode == "webhook" and tg.token:
-        if not tg.webhook_url.startswith("https://"):
-            raise ConfigError(
-                "telegram.webhook_url (or BOT_TELEGRAM_WEBHOOK_URL): webhook mode needs the "
-                "public https:// URL Telegram will post to"
-            )
-        if not 8 <= len(tg.webhook_secret.reveal()) <= 256:
-            raise ConfigError(
-                "telegram.webhook_secret (or BOT_TELEGRAM_WEBHOOK_SECRET): webhook mode needs a "
-                "secret of 8–256 characters (A-Z, a-z, 0-9, _ and -)"
-            )
+    tg, z = s.telegram, s.zalo
+    _check_webhook("telegram", "Telegram", tg)
     if not 1 <= tg.concurrent_updates <= 1024:
         raise ConfigError("telegram.concurrent_updates: use a number from 1 to 1024")
-    z = s.zalo
-    if z.mode == "webhook" and z.token:
-        if not z.webhook_url.startswith("https://"):
-            raise ConfigError(
-                "zalo.webhook_url (or BOT_ZALO_WEBHOOK_URL): webhook mode needs the public "
-                "https:// URL Zalo will post to"
-            )
-        if not 8 <= len(z.webhook_secret.reveal()) <= 256:
-            raise ConfigError(
-                "zalo.webhook_secret (or BOT_ZALO_WEBHOOK_SECRET): webhook mode needs a secret "
-                "of 8–256 characters"
-            )
+    _check_webhook("zalo", "Zalo", z)
     if z.monthly_quota < 0 or z.rate_per_second <= 0 or not 1 <= z.poll_timeout <= 60:
         raise ConfigError(
             "zalo: monthly_quota 0 (no limit) or more, rate_per_second above 0, poll_timeout "

@@ -62,6 +62,11 @@ class Turn:
         return int(self.now.timestamp())
 
     @property
+    def actor(self) -> str:
+        """Who is acting, as the audit log names them: 'telegram:12345'."""
+        return f"{self.incoming.channel}:{self.incoming.user_id}"
+
+    @property
     def is_admin(self) -> bool:
         """Whether this channel account is an administrator from the configuration."""
         return self.services.settings.is_admin(self.incoming.channel, self.incoming.user_id)

@@ -180,7 +180,7 @@ def register(router: Router, services: Services) -> None:
             now=turn.timestamp,
         )
         await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            actor=turn.actor,
             action="broadcast",
             scope=f"unit:{data['unit']} categories:{','.join(data['cats']) or 'all'}",
             now=turn.timestamp,

@@ -517,7 +517,7 @@ def register(router: Router, services: Services) -> None:
             turn.timestamp,
         )
         await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            actor=turn.actor,
             action="contest_launch",
             scope=unit,
             now=turn.timestamp,

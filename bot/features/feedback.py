@@ -253,7 +253,7 @@ def register(router: Router, services: Services) -> None:
             )
             services.wake_delivery()
         await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            actor=turn.actor,
             action="feedback_answer",
             scope=f"feedback:{item.id} {item.unit_code}",
             now=turn.timestamp,

@@ -196,7 +196,7 @@ def register(router: Router, services: Services) -> None:
 
     async def log(turn: Turn, code: str, start: date, end: date, form: str) -> None:
         await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            actor=turn.actor,
             action="report",
             scope=f"{code} {start.isoformat()}..{end.isoformat()} {form}",
             now=turn.timestamp,

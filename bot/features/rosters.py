@@ -150,7 +150,7 @@ def register(router: Router, services: Services) -> None:
         _, rows, scope = held
         await store.import_roster(
             rows,
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
+            actor=turn.actor,
             scope=scope,
             now=turn.timestamp,
         )
@@ -215,7 +215,7 @@ def register(router: Router, services: Services) -> None:
             "INSERT INTO audit_log (at, actor, action, scope) VALUES (?, ?, 'roster_link', ?)",
             (
                 turn.timestamp,
-                f"{turn.incoming.channel}:{turn.incoming.user_id}",
+                turn.actor,
                 f"member:{member.id} roster:{entry.id}",
             ),
         )

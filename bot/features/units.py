@@ -74,41 +74,36 @@ def register(router: Router, services: Services) -> None:
                 shown += 1
         turn.say("\n".join(lines))
 
-    @router.command("napnoidung", "reloadcontent", needs_member=False, admin_only=True)
-    async def reload_content(turn: Turn, args: str) -> None:
+    async def reload(turn: Turn, load, failed_key: str, action: str):
+        """Run a reload; on errors show the first findings and return None (nothing changed)."""
         try:
-            content = await services.reload_content()
+            result = await load()
         except ContentError as exc:
             shown = "\n".join(str(f) for f in exc.findings[:10])
-            turn.say(turn.t("units.content_failed", count=len(exc.findings), findings=shown))
-            return
+            turn.say(turn.t(failed_key, count=len(exc.findings), findings=shown))
+            return None
         await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
-            action="reload_content",
-            scope="all",
-            now=turn.timestamp,
+            actor=turn.actor, action=action, scope="all", now=turn.timestamp
         )
-        turn.say(
-            turn.t(
-                "units.content_reloaded",
-                lessons=turn.number(len(content.lessons)),
-                questions=turn.number(len(content.questions)),
-                dates=turn.number(len(content.calendar)),
+        return result
+
+    @router.command("napnoidung", "reloadcontent", needs_member=False, admin_only=True)
+    async def reload_content(turn: Turn, args: str) -> None:
+        content = await reload(
+            turn, services.reload_content, "units.content_failed", "reload_content"
+        )
+        if content is not None:
+            turn.say(
+                turn.t(
+                    "units.content_reloaded",
+                    lessons=turn.number(len(content.lessons)),
+                    questions=turn.number(len(content.questions)),
+                    dates=turn.number(len(content.calendar)),
+                )
             )
-        )
 
     @router.command("napdonvi", "reloadunits", needs_member=False, admin_only=True)
     async def reload_units(turn: Turn, args: str) -> None:
-        try:
-            count = await services.reload_units()
-        except ContentError as exc:
-            shown = "\n".join(str(f) for f in exc.findings[:10])
-            turn.say(turn.t("units.reload_failed", count=len(exc.findings), findings=shown))
-            return
-        await services.store.log_action(
-            actor=f"{turn.incoming.channel}:{turn.incoming.user_id}",
-            action="reload_units",
-            scope="all",
-            now=turn.timestamp,
-        )
-        turn.say(turn.t("units.reloaded", count=turn.number(count)))
+        count = await reload(turn, services.reload_units, "units.reload_failed", "reload_units")
+        if count is not None:
+            turn.say(turn.t("units.reloaded", count=turn.number(count)))
