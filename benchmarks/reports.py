@@ -169,7 +169,7 @@ async def main() -> None:
             cells = [u.code for u in org.units.values() if not org.children(u.code)][:1000]
             started = time.perf_counter()
             figures = await services.store.reports.figures(
-                org.path(root), root, start, end, per_unit=True
+                org.path(root), start, end, per_unit=True
             )
             wide = build_report(
                 org,

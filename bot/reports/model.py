@@ -13,19 +13,6 @@ from datetime import date, timedelta
 from ..org import Organisation
 from ..store.reports import Count, Figures
 
-# The activity kinds reports name, in the order they are listed.
-KINDS = (
-    "lesson_read",
-    "practice_answer",
-    "contest_entry",
-    "contest_all_correct",
-    "commitment_written",
-    "commitment_checkin",
-    "self_report",
-    "session_attendance",
-    "feedback_sent",
-)
-
 
 @dataclass(frozen=True)
 class Cell:

@@ -11,7 +11,8 @@ from openpyxl.styles import Font
 
 from ..content.texts import Texts
 from ..documents.contest_results import safe_text
-from .model import KINDS, Cell, Line, Report
+from ..store.activity import KINDS
+from .model import Cell, Line, Report
 
 
 @dataclass(frozen=True)

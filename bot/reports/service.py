@@ -28,7 +28,7 @@ async def make_report(
     """The report of a unit subtree over local days ``start``..``end`` (inclusive)."""
     org = services.org
     figures = await services.store.reports.figures(
-        org.path(scope), scope, start, end, kinds=kinds, categories=categories
+        org.path(scope), start, end, kinds=kinds, categories=categories
     )
     zone = services.zone
     first = int(datetime.combine(start, time(0), zone).timestamp())

@@ -7,6 +7,19 @@ from datetime import date
 from ..core.models import Activity, Member
 from .committer import Statement
 
+# The activity kinds the bot records, in the order reports list them.
+KINDS = (
+    "lesson_read",
+    "practice_answer",
+    "contest_entry",
+    "contest_all_correct",
+    "commitment_written",
+    "commitment_checkin",
+    "self_report",
+    "session_attendance",
+    "feedback_sent",
+)
+
 _INSERT = (
     "INSERT INTO activity (member_id, unit_code, category, kind, ref, at, day)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -7,9 +7,10 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -33,13 +34,14 @@ from .quizzes import QuizStore
 from .reports import ReportStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LESSON_READ = "lesson_read"
 _JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at meetings
 _RELEASED = "~"  # prefix of a join code taken away from a unit; never typed by anyone
 
 
-# Connections reserved for reports (see SqliteStore._read_in_parallel).
+# Connections reserved for reports (see SqliteStore.run_report).
 REPORT_READERS = 2
 # Erased members' activity is kept under a random id at or below -2^40 (migrations/0006).
 ERASED_BASE = 2**40
@@ -58,15 +60,15 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        # Reports read on connections of their own: a province report scans ~800,000 rows for
-        # seconds, and on the shared reader every member's turn would wait behind it.
-        self._report_readers: list[aiosqlite.Connection] = []
+        # Reports read on connections of their own, in worker threads: a province report reads
+        # ~800,000 rows, and on the shared reader every member's turn would wait behind it.
+        self._report_readers: asyncio.Queue[sqlite3.Connection] | None = None
         self._committer: GroupCommitter | None = None
         self._last_member_id = 0
         self.outbox = OutboxStore(self._read, lambda: self._committer)
         self.commitments = CommitmentStore(self._read, lambda: self._committer)
         self.quizzes = QuizStore(self._read, lambda: self._committer)
-        self.reports = ReportStore(self._read_in_parallel)
+        self.reports = ReportStore(self.run_report)
         self.participation = ParticipationStore(self._read, lambda: self._committer)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -78,11 +80,9 @@ class SqliteStore:
         ran = self._migrate()
         self._writer = await self._connect()
         self._reader = await self._connect()
-        # Reports sort and group in memory (up to 64 MB of cache each) rather than temp files.
-        self._report_readers = [
-            await self._connect("temp_store=MEMORY", "cache_size=-65536")
-            for _ in range(REPORT_READERS)
-        ]
+        self._report_readers = asyncio.Queue()
+        for _ in range(REPORT_READERS):
+            self._report_readers.put_nowait(await asyncio.to_thread(self._connect_for_reports))
         self._committer = GroupCommitter(self._writer)
         rows = await self._read(
             "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'members'), 0),"
@@ -113,14 +113,29 @@ class SqliteStore:
             await conn.execute(f"PRAGMA {pragma}")
         return conn
 
+    def _connect_for_reports(self) -> sqlite3.Connection:
+        # Used by one worker thread at a time (run_report hands it out), never written through.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in (
+            "query_only=ON",
+            f"busy_timeout={int(self._busy_timeout_ms)}",
+            "temp_store=MEMORY",
+            "cache_size=-65536",  # up to 64 MB of pages each
+        ):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+
     async def close(self) -> None:
-        """Finish queued writes and close both connections."""
+        """Finish queued writes and close the connections."""
         if self._committer is not None:
             await self._committer.close()
-        for conn in (*self._report_readers, self._reader, self._writer):
+        for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = self._committer = None
+        readers = self._report_readers
+        while readers is not None and not readers.empty():
+            readers.get_nowait().close()
+        self._reader = self._writer = self._committer = self._report_readers = None
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -140,20 +155,16 @@ class SqliteStore:
         """How many write transactions have committed (for benchmarks)."""
         return self._committer.transactions if self._committer else 0
 
-    async def _read_in_parallel(self, queries: list[tuple[str, Iterable]]) -> list[list]:
-        """Run read-only queries at once, one per report connection (SQLite runs them on
-        separate threads, so two cores are used); their rows, in order."""
+    async def run_report(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on one of the connections reserved for reports, in a worker thread
+        (SQLite and numpy's sorts release the GIL, so members' turns go on meanwhile); waits
+        while every such connection is busy."""
         readers = self._report_readers
-
-        async def run(index: int, sql: str, params: Iterable) -> list:
-            conn = readers[index % len(readers)]
-            return list(await conn.execute_fetchall(sql, tuple(params)))
-
-        return list(
-            await asyncio.gather(
-                *(run(index, sql, params) for index, (sql, params) in enumerate(queries))
-            )
-        )
+        conn = await readers.get()
+        running = asyncio.ensure_future(asyncio.to_thread(work, conn))
+        # Back to the pool when the thread is done, not when a cancelled caller gives up.
+        running.add_done_callback(lambda _: readers.put_nowait(conn))
+        return await asyncio.shield(running)
 
     async def _read(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         return list(await self._reader.execute_fetchall(sql, tuple(params)))
