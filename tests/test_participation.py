@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 import struct
@@ -168,6 +169,31 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(app):
     )
     content = report_csv(report, Words(app.services.texts, "vi")).decode("utf-8-sig")
     assert "'=HYPERLINK" in content and "\n=HYPERLINK" not in content
+
+
+async def test_charts_drawn_in_threads_at_once_come_out_alike(app):
+    """The chat draws charts in worker threads; matplotlib's global pyplot state would mix
+    figures drawn at once, its object API does not."""
+    from bot.reports.model import Cell, Line, Report
+    from bot.store.reports import Count
+
+    words = Words(app.services.texts, "vi")
+    reports = []
+    for n in range(4):
+        lines = tuple(
+            Line(f"U{i}", f"Đơn vị {i}", Cell(Count(10 * i + n, i + n), 20), {}, True)
+            for i in range(1, 6)
+        )
+        weeks = tuple((date(2026, 5, 1 + 7 * w), Count(w + n, w + n)) for w in range(3))
+        reports.append(
+            Report("T", f"Tổng {n}", date(2026, 5, 1), date(2026, 5, 21), (), (), lines,
+                   lines[0], {}, {}, weeks)
+        )  # fmt: skip
+    alone = [report_png(report, words) for report in reports]
+    together = await asyncio.gather(
+        *(asyncio.to_thread(report_png, report, words) for report in reports)
+    )
+    assert together == alone and len(set(alone)) == 4
 
 
 # -- authorisation ------------------------------------------------------------------------------

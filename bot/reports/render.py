@@ -237,49 +237,46 @@ def _fill(sheet, title: str, header: list, rows: list, rate_columns: set[int] = 
 def report_png(
     report: Report, words: Words, *, width_px: int = 1200, height_px: int = 900
 ) -> bytes:
-    """Participation rate per sub-unit (bars) and people per week (line), as one PNG."""
-    import matplotlib
+    """Participation rate per sub-unit (bars) and people per week (line), as one PNG.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    Drawn with matplotlib's object API (no pyplot and its global figure list), so charts can
+    be drawn in worker threads, off the event loop: one takes 0.2–0.5 s.
+    """
+    from matplotlib.figure import Figure
 
     w = words
     dpi = 100
-    figure, (bars, trend) = plt.subplots(
-        2, 1, figsize=(width_px / dpi, height_px / dpi), dpi=dpi, height_ratios=(3, 2)
+    figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    bars, trend = figure.subplots(2, 1, height_ratios=(3, 2))
+    lines = sorted(report.lines, key=lambda line: line.all.rate or 0)[-20:]
+    drawn = bars.barh(
+        [line.name[:40] for line in lines],
+        [100 * (line.all.rate or 0) for line in lines],
+        color="#b71c1c",
     )
-    try:
-        lines = sorted(report.lines, key=lambda line: line.all.rate or 0)[-20:]
-        drawn = bars.barh(
-            [line.name[:40] for line in lines],
-            [100 * (line.all.rate or 0) for line in lines],
-            color="#b71c1c",
+    bars.bar_label(drawn, labels=[w.percent(line.all.rate) for line in lines], padding=3)
+    bars.set_xlim(0, max([100, *(105 * (line.all.rate or 0) for line in lines)]))
+    bars.set_xlabel(w.t("report.chart.rate_axis"))
+    bars.set_title(
+        w.t(
+            "report.chart.title",
+            scope=report.scope_name,
+            start=w.date(report.start),
+            end=w.date(report.end),
         )
-        bars.bar_label(drawn, labels=[w.percent(line.all.rate) for line in lines], padding=3)
-        bars.set_xlim(0, max([100, *(105 * (line.all.rate or 0) for line in lines)]))
-        bars.set_xlabel(w.t("report.chart.rate_axis"))
-        bars.set_title(
-            w.t(
-                "report.chart.title",
-                scope=report.scope_name,
-                start=w.date(report.start),
-                end=w.date(report.end),
-            )
-        )
-        trend.plot(
-            [w.date(start) for start, _ in report.weeks],
-            [count.people for _, count in report.weeks],
-            marker="o",
-            color="#1565c0",
-        )
-        trend.set_ylabel(w.t("report.chart.people_axis"))
-        trend.set_ylim(bottom=0)
-        trend.yaxis.get_major_locator().set_params(integer=True)
-        trend.set_xlabel(w.t("report.chart.week_axis"))
-        trend.tick_params(axis="x", labelrotation=30)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    )
+    trend.plot(
+        [w.date(start) for start, _ in report.weeks],
+        [count.people for _, count in report.weeks],
+        marker="o",
+        color="#1565c0",
+    )
+    trend.set_ylabel(w.t("report.chart.people_axis"))
+    trend.set_ylim(bottom=0)
+    trend.yaxis.get_major_locator().set_params(integer=True)
+    trend.set_xlabel(w.t("report.chart.week_axis"))
+    trend.tick_params(axis="x", labelrotation=30)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
