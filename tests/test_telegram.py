@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -350,3 +351,28 @@ async def test_pushed_documents_and_photos_are_uploaded(bot, fake):
     ]
     assert fake.calls_to("sendDocument")[0].params["document"].filename == "ket-qua.xlsx"
     assert fake.calls_to("sendPhoto")[0].params["photo"].content == b"\x89PNG"
+
+
+async def test_a_slow_answer_shows_typing_until_it_comes_and_a_quick_one_does_not(
+    bot, fake, monkeypatch
+):
+    from bot.channels import busy
+
+    monkeypatch.setattr(busy, "SHOW_AFTER_S", 0.2)
+    monkeypatch.setattr(busy, "REPEAT_EVERY_S", 0.3)
+    member = Member(fake)
+    await member.say("/start", "xin bạn đồng ý")
+    assert not fake.calls_to("sendChatAction")
+
+    handle = bot.conversation.handle
+
+    async def slow(incoming):
+        await asyncio.sleep(0.8)  # a province report, say
+        return await handle(incoming)
+
+    monkeypatch.setattr(bot.conversation, "handle", slow)
+    await member.say("/start", "xin bạn đồng ý")
+    shown = fake.calls_to("sendChatAction", chat_id=USER)
+    assert len(shown) >= 2 and {call.params["action"] for call in shown} == {"typing"}
+    await asyncio.sleep(0.5)
+    assert len(fake.calls_to("sendChatAction")) == len(shown)  # stopped with the answer

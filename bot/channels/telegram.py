@@ -27,6 +27,7 @@ from telegram.warnings import PTBUserWarning
 from ..core.messages import Document, Incoming, Kind, Reply
 from ..core.text import split_text
 from ..delivery.errors import Blocked, MaybeDelivered, Rejected, RetryLater, Transient
+from .busy import Busy
 from .http import NOT_SENT, AiohttpRequest
 from .webhook import WebhookServer
 
@@ -128,7 +129,8 @@ class TelegramChannel:
         # _call() uses Bot.do_api_request on purpose (see there); PTB would warn on each call.
         warnings.filterwarnings(
             "ignore",
-            message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)'",
+            message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery"
+            r"|sendChatAction)'",
             category=PTBUserWarning,
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
@@ -220,16 +222,16 @@ class TelegramChannel:
         incoming = to_incoming(update)
         if incoming is None:
             return
-        if incoming.kind is Kind.FILE:
-            incoming = await self._with_file(incoming, update.message.document)
-        replies = await self._app.conversation.handle(incoming)
         query = update.callback_query
+        chat_id = query.message.chat.id if query and query.message else int(incoming.user_id)
+        async with Busy(lambda: self._call("sendChatAction", chat_id=chat_id, action="typing")):
+            if incoming.kind is Kind.FILE:
+                incoming = await self._with_file(incoming, update.message.document)
+            replies = await self._app.conversation.handle(incoming)
         if query is not None:
             replies = coalesce(replies)
-        if query is not None:
             notices = [r.text for r in replies if r.notice]
             await self._answer(query, notices[0] if notices else None)
-        chat_id = query.message.chat.id if query and query.message else int(incoming.user_id)
         editable = query.message if query is not None else None
         for reply in replies:
             if reply.notice and query is not None:
