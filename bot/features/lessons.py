@@ -21,7 +21,8 @@ def reading_order(lessons: Sequence[Lesson], plan: Sequence[str] = ()) -> list[L
     strands interleaved (thought, ethics, style, thought, …), each in file order."""
     by_id = {lesson.id: lesson for lesson in lessons}
     planned = [by_id[i] for i in plan if i in by_id]
-    rest = [lesson for lesson in lessons if lesson.id not in set(plan)]
+    listed = set(plan)
+    rest = [lesson for lesson in lessons if lesson.id not in listed]
     by_strand = [[lesson for lesson in rest if lesson.strand == s] for s in STRANDS]
     return planned + [lesson for group in zip_longest(*by_strand) for lesson in group if lesson]
 
