@@ -227,6 +227,28 @@ async def test_reports_are_for_organizers_of_the_subtree_only(app, organizer):
     assert "không có quyền" in organizer.text and organizer.replies[0].document is None
 
 
+async def test_chart_and_workbook_show_the_summarys_figures_for_ten_minutes(
+    app, organizer, clock, monkeypatch
+):
+    reads = []
+    figures = app.store.reports.figures
+
+    async def counted(*args, **kwargs):
+        reads.append(args)
+        return await figures(*args, **kwargs)
+
+    monkeypatch.setattr(app.store.reports, "figures", counted)
+    await organizer.send("/baocao")
+    await organizer.press("Hòa An")
+    await organizer.press("30 ngày")
+    await organizer.press("Tệp Excel")
+    await organizer.press("Biểu đồ")
+    assert len(reads) == 1  # the summary's figures, kept for its buttons
+    clock.advance(minutes=11)
+    await organizer.press("Tệp Excel")
+    assert len(reads) == 2 and organizer.replies[0].document.filename.endswith(".xlsx")
+
+
 async def test_weekly_reports_arrive_at_the_chosen_time_while_rights_last(app, organizer, clock):
     await organizer.send("/baocao")
     await organizer.press("Hòa An")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -74,9 +75,33 @@ def parse_weekly(text: str) -> tuple[int, int] | None:
     return weekday, hour * 60 + minute
 
 
+# A summary's figures are kept a while for the chart and workbook buttons under it: these then
+# show exactly what the summary said, without reading the period again (1.2 s for a province).
+KEEP_REPORT_S = 600
+KEPT_REPORTS = 32
+
+
+class _Recent:
+    """The last few reports made in chat, by (unit, start, end); only for KEEP_REPORT_S."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, date, date], tuple[int, Report]] = OrderedDict()
+
+    def get(self, key: tuple[str, date, date], now: int) -> Report | None:
+        item = self._items.get(key)
+        return item[1] if item is not None and now - item[0] <= KEEP_REPORT_S else None
+
+    def put(self, key: tuple[str, date, date], now: int, report: Report) -> None:
+        self._items[key] = (now, report)
+        self._items.move_to_end(key)
+        while len(self._items) > KEPT_REPORTS:
+            self._items.popitem(last=False)
+
+
 def register(router: Router, services: Services) -> None:
     """Add /baocao, its formats, weekly subscriptions, their minute job and push."""
     store = services.store.participation
+    recent = _Recent()
 
     def words(turn: Turn) -> Words:
         return Words(services.texts, turn.locale)
@@ -152,6 +177,7 @@ def register(router: Router, services: Services) -> None:
             return
         await log(turn, code, start, end, "text")
         made = await make_report(services, code, start, end)
+        recent.put((code, start, end), turn.timestamp, made)
         data = {"unit": code, "start": start.isoformat(), "end": end.isoformat()}
         turn.ask(
             summary_text(made, words(turn)),
@@ -178,7 +204,9 @@ def register(router: Router, services: Services) -> None:
             return
         start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
         await log(turn, code, start, end, value)
-        made = await make_report(services, code, start, end)
+        made = recent.get((code, start, end), turn.timestamp) or await make_report(
+            services, code, start, end
+        )
         stamp = f"{code}-{start:%Y%m%d}-{end:%Y%m%d}"
         turn.close_offer()
         if value == "png":
