@@ -7,6 +7,7 @@ import asyncio
 import random
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from contextlib import closing
 from datetime import date, timedelta
@@ -255,3 +256,46 @@ async def test_a_cancelled_report_keeps_its_connection_until_its_thread_ends(sto
 async def test_report_connections_cannot_write(store):
     with pytest.raises(sqlite3.OperationalError):
         await store.run_report(lambda conn: conn.execute("DELETE FROM units"))
+
+
+async def test_a_report_sees_one_snapshot_while_others_write(store):
+    """Units reloaded or rows added during a report must not mix into it: each report runs in
+    one read transaction (a unit moved into the scope mid-report had crashed it)."""
+    insert(store.path, random_activity(1))
+    counted, go_on = threading.Event(), threading.Event()
+
+    def twice(conn: sqlite3.Connection) -> tuple[int, int]:
+        first = conn.execute("SELECT count(*) FROM activity").fetchone()[0]
+        counted.set()
+        go_on.wait(5)
+        return first, conn.execute("SELECT count(*) FROM activity").fetchone()[0]
+
+    running = asyncio.create_task(store.run_report(twice))
+    await asyncio.to_thread(counted.wait, 5)
+    insert(store.path, random_activity(2)[:10])  # committed by another connection meanwhile
+    go_on.set()
+    first, second = await running
+    assert first == second == 600
+    after = await store.run_report(
+        lambda conn: conn.execute("SELECT count(*) FROM activity").fetchone()[0]
+    )
+    assert after == 610
+
+
+async def test_closing_the_store_waits_for_a_report_in_progress(tmp_path):
+    store = SqliteStore(tmp_path / "bot.db")
+    await store.open()
+    started, used = threading.Event(), []
+
+    def slow(conn: sqlite3.Connection) -> int:
+        used.append(conn)
+        started.set()
+        time.sleep(0.3)
+        return conn.execute("SELECT 7").fetchone()[0]
+
+    running = asyncio.create_task(store.run_report(slow))
+    await asyncio.to_thread(started.wait, 5)
+    await store.close()
+    assert await running == 7
+    with pytest.raises(sqlite3.ProgrammingError):  # closed after the report, not leaked
+        used[0].execute("SELECT 1")

@@ -47,6 +47,16 @@ REPORT_READERS = 2
 ERASED_BASE = 2**40
 
 
+def _in_snapshot(work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    """``work(conn)`` in one read transaction, always ended (reports never write)."""
+    conn.execute("BEGIN")
+    try:
+        return work(conn)
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
 def new_join_code(length: int = 6) -> str:
     """A short, unambiguous code members type or receive in a deep link."""
     return "".join(secrets.choice(_JOIN_ALPHABET) for _ in range(length))
@@ -132,9 +142,9 @@ class SqliteStore:
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        readers = self._report_readers
-        while readers is not None and not readers.empty():
-            readers.get_nowait().close()
+        if self._report_readers is not None:
+            for _ in range(REPORT_READERS):  # a report in progress finishes first
+                (await self._report_readers.get()).close()
         self._reader = self._writer = self._committer = self._report_readers = None
 
     async def __aenter__(self) -> SqliteStore:
@@ -157,11 +167,12 @@ class SqliteStore:
 
     async def run_report(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` on one of the connections reserved for reports, in a worker thread
-        (SQLite and numpy's sorts release the GIL, so members' turns go on meanwhile); waits
-        while every such connection is busy."""
+        (SQLite and numpy's sorts release the GIL, so members' turns go on meanwhile), inside
+        one read transaction: every query of a report sees the same snapshot, even if units
+        are reloaded or members join meanwhile. Waits while every such connection is busy."""
         readers = self._report_readers
         conn = await readers.get()
-        running = asyncio.ensure_future(asyncio.to_thread(work, conn))
+        running = asyncio.ensure_future(asyncio.to_thread(_in_snapshot, work, conn))
         # Back to the pool when the thread is done, not when a cancelled caller gives up.
         running.add_done_callback(lambda _: readers.put_nowait(conn))
         return await asyncio.shield(running)
