@@ -37,8 +37,8 @@ def test_defaults_without_file_or_environment(tmp_path, monkeypatch):
     settings = load_settings(None, environ={})
 
     assert settings.console_enabled()
-    assert settings.admins == ("console:admin",)
-    assert settings.is_admin("console", "admin")
+    assert settings.admins == ("console:local",)  # the console's own user runs the demo
+    assert settings.is_admin("console", "local")
     assert settings.database.path.resolve() == tmp_path / "data" / "bot.db"
     assert settings.timezone == "Asia/Ho_Chi_Minh"
     assert settings.zone.key == "Asia/Ho_Chi_Minh"
