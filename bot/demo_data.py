@@ -4,7 +4,17 @@
 province of four unit levels (tỉnh → huyện → xã → chi bộ), its registered members and their
 Telegram accounts, rosters, organizers, and an activity log over a period of days. Everything
 is drawn from ``random.Random`` generators seeded by ``seed`` (one for the people and plans,
-one per week of activity), so the same arguments give the same database.
+one per week of activity, one each for the commitments, check-ins and study sessions), so the
+same arguments give the same database.
+
+The feature tables agree with the log. Each ``commitment_written`` row of a member has its
+``commitments`` row: 3-7 of the shipped suggestions for the member's category (from
+content/commitments.yaml). Each ``commitment_checkin`` row of a member with a commitment that
+year has its ``commitment_checkins`` rows, one per item. Each study session planned has its
+``study_sessions`` row, and each ``session_attendance`` row of the log its row in the table of
+that name: members checked in (marked_by NULL), roster-only people were marked by the session's
+creator, an organizer of the cell's commune (else its district). Commitments written before the
+period are not in the log, so not in the tables either, and neither are check-ins on them.
 
 The activity is meant to look like a real deployment to reports and benchmarks: a few members
 are active almost every day, most only now and then, about one in ten never; some cells are
@@ -12,8 +22,10 @@ livelier than others; weekdays are busier than weekends, and there are spikes ar
 2/9. About ``members * days / 20`` rows are written (540,000 members over a year: ~10 million).
 
 Speed: one transaction with synchronous=OFF, rows from generators into ``executemany``, the
-activity indexes dropped and rebuilt at the end, and for big fills the later weeks made by a
-forked second process (the Python that draws rows is the bottleneck, and it has one core).
+activity indexes dropped and rebuilt at the end (and the trigger that logs attendance dropped
+while the attendance the log already has is written), and for big fills the later weeks made by
+a forked second process (the Python that draws rows is the bottleneck, and it has one core).
+The feature tables are made in this process from what was planned before the split.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from __future__ import annotations
 import calendar
 import gc
 import hmac
+import json
 import logging
 import math
 import os
@@ -37,14 +50,19 @@ from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
+
+from .content.commitments import load_commitments
+from .content.yamlfile import ContentError
 
 __all__ = ["fill_demo"]
 
 log = logging.getLogger(__name__)
 _FIRST = itemgetter(0)
+_BY_MEMBER = itemgetter(1, 5)  # an activity row's member and ref (a year, a period)
 T = TypeVar("T")
 
 ZONE_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, UTC+7 all year
@@ -307,6 +325,47 @@ _VILLAGES = (
 )
 _INSTITUTIONS = ("Trường Tiểu học", "Trường THCS", "Trạm Y tế", "Công an", "Quân sự")
 
+# Commitments and their check-ins (as bot.features.commitments stores them).
+_COMMITMENT_ITEMS = (3, 7)
+_STATUSES = (0.65, 0.9)  # cumulative shares of done and in progress; the rest not yet
+# Drawn once, then picked from: each category's suggestions in this many orders (a member's
+# items are the first 3-7), and this many answers ('d', 'i', 'n' an item) per number of items.
+_ORDERS = 512
+_ANSWERS = 1024
+_ITEM_FALLBACK = (
+    "Mỗi tuần đọc ít nhất hai bài học ngắn về tư tưởng, đạo đức, phong cách Hồ Chí Minh",
+    "Tham gia đầy đủ sinh hoạt của chi bộ, chi đoàn hoặc chi hội hằng tháng",
+    "Không chia sẻ thông tin chưa kiểm chứng hoặc sai trái trên mạng xã hội",
+    "Mỗi tháng làm ít nhất một việc tốt cho khu dân cư nơi cư trú",
+    "Sống tiết kiệm, tổ chức việc hiếu, việc hỷ trong gia đình gọn nhẹ",
+    "Mỗi quý tự chỉ ra một khuyết điểm của bản thân và cách khắc phục",
+    "Việc đã nhận thì làm xong đúng hẹn, không đùn đẩy",
+)
+_THEME_FALLBACK = "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh"
+
+# Study sessions: titles ("{theme}" is the year's theme from content/commitments.yaml), and
+# the anniversaries that give most sessions in the week up to 19/5 or 2/9 their title.
+_SESSION_TITLES = (
+    "Hội nghị học tập chuyên đề năm {year}: “{theme}”",
+    "Hội nghị học tập chuyên đề “Tấm gương đạo đức Hồ Chí Minh về cần, kiệm, liêm, chính,"
+    " chí công vô tư”",
+    "Hội nghị học tập chuyên đề “Phong cách dân chủ, gần dân, trọng dân của Chủ tịch Hồ Chí Minh”",
+    "Hội nghị học tập chuyên đề “Nói đi đôi với làm, nêu gương trong công việc hằng ngày”",
+    "Hội nghị học tập chuyên đề “Thực hành tiết kiệm, chống lãng phí theo lời Bác”",
+    "Hội nghị học tập, quán triệt chuyên đề “Xây dựng tổ chức cơ sở trong sạch, vững mạnh”",
+)
+_YOUTH_TITLES = (
+    "Hội nghị học tập chuyên đề “Bác Hồ với thanh niên: học tập, rèn luyện, lập nghiệp”",
+    "Hội nghị học tập chuyên đề “Thanh niên học tập và làm theo lời Bác”",
+)
+_COMMEMORATION = "Hội nghị học tập chuyên đề kỷ niệm {n} năm {what}"
+_COMMEMORATIONS = (
+    (5, 19, 1890, "Ngày sinh Chủ tịch Hồ Chí Minh"),
+    (9, 2, 1945, "Cách mạng Tháng Tám và Quốc khánh 2/9"),
+)
+_TITLE_MAX = 160  # as bot.features.sessions accepts
+_CODE_STEP = 0x3E1D5A27  # odd: a bijection of 32^6, as for the join codes
+
 _LESSON_FALLBACK = tuple(f"bai-{i:03d}" for i in range(1, 16))
 _QUESTION_FALLBACK = tuple(f"q-{i:03d}" for i in range(1, 145))
 _ID_LINE = re.compile(r"^  - id:\s*([A-Za-z0-9_.:-]+)\s*$", re.MULTILINE)
@@ -379,6 +438,7 @@ def _fill(
     t0 = time.monotonic()
     conn = sqlite3.connect(db_path, isolation_level=None)
     helper = None
+    features: dict[str, int] = {}
     try:
         _check_empty(conn)
         rng = random.Random(seed)
@@ -435,6 +495,8 @@ def _fill(
                 "INSERT INTO organizers (member_id, unit_code, granted_at) VALUES (?, ?, ?)",
                 organizers,
             )
+            features = _write_features(conn, activity, tree, organizers, seed)
+            log.debug("demo: commitments and sessions after %.1fs", time.monotonic() - t0)
             # Building the indexes once at the end is several times faster than keeping
             # them up to date row by row.
             indexes = conn.execute(
@@ -476,6 +538,7 @@ def _fill(
         "roster": len(roster.rows),
         "activity": written,
         "organizers": len(organizers),
+        **features,
     }
 
 
@@ -559,12 +622,16 @@ class _Helper:
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 
+_TABLES = ("units", "members", "accounts", "roster", "activity", "organizers")
+_TABLES += ("commitments", "commitment_checkins", "study_sessions", "session_attendance")
+
+
 def _check_empty(conn: sqlite3.Connection) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = {"units", "members", "accounts", "roster", "activity", "organizers"} - tables
+    missing = set(_TABLES) - tables
     if missing:
         raise ValueError(f"not a migrated bot database (missing {', '.join(sorted(missing))})")
-    for table in ("units", "members", "roster", "activity"):
+    for table in ("units", "members", "roster", "activity", "study_sessions"):
         if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
             raise ValueError(f"the database already has {table}; demo data needs an empty one")
 
@@ -582,9 +649,12 @@ def _shape(members: int) -> tuple[int, int, int]:
     return districts, communes, per_commune
 
 
-def _join_code(counter: int) -> str:
-    """A unique, random-looking 6-letter code: the counter through a bijection of 32^6."""
-    value = (counter * 0x2F5A3C1B + 0x1B2C3D) % (32**6)
+def _join_code(counter: int, step: int = 0x2F5A3C1B, offset: int = 0x1B2C3D) -> str:
+    """A unique, random-looking 6-letter code: the counter through a bijection of 32^6.
+
+    (``step`` must be odd; study sessions use another one than units.)
+    """
+    value = (counter * step + offset) % (32**6)
     letters = []
     for _ in range(6):
         value, digit = divmod(value, 32)
@@ -990,6 +1060,11 @@ class _Activity:
         self.habit = [m * 60 for m in people.minute]
         self.any_time = [_habit_minute(rng.random) * 60 + rng.randrange(60) for _ in range(4096)]
         self.scheduled: list[list[tuple]] = [[] for _ in range(period.days)]
+        # What plan() put into ``scheduled`` for the feature tables: the commitment_written and
+        # commitment_checkin rows, and (number, cell, day, start, its attendance rows) a session.
+        self.written: list[tuple] = []
+        self.checked: list[tuple] = []
+        self.sessions: list[tuple[int, int, int, int, list[tuple]]] = []
         # (person id, unit, category, usual second of the day), repeated by liveliness.
         persons = [(*w, h) for w, h in zip(self.who, self.habit, strict=True)]
         self.table = _weighted_table(rng, people.weight, persons)
@@ -1057,7 +1132,9 @@ class _Activity:
                 else:
                     day = jan1 + q1 + int(random_() * rest)
                 if 0 <= day <= last:
-                    scheduled[day].append(self._row(i, day, "commitment_written", written))
+                    row = self._row(i, day, "commitment_written", written)
+                    scheduled[day].append(row)
+                    self.written.append(row)
                 checks = _CHECKS_IN[tier]
                 for a, b, ref in months:
                     if b <= day or random_() >= checks:
@@ -1068,7 +1145,9 @@ class _Activity:
                     else:
                         when = first + int(random_() * (b - first + 1))
                     if 0 <= when <= last:
-                        scheduled[when].append(self._row(i, when, "commitment_checkin", ref))
+                        row = self._row(i, when, "commitment_checkin", ref)
+                        scheduled[when].append(row)
+                        self.checked.append(row)
                 if reports and random_() < _SELF_REPORT[tier]:
                     when = december + int(random_() * 31)
                     if when > day and 0 <= when <= last:
@@ -1112,6 +1191,7 @@ class _Activity:
             ref = f"session:{number}"
             begin = period.day_start(index) + start * 60
             rows = scheduled[index]
+            before = len(rows)
             for i in in_cell[c]:
                 if random_() < _ATTENDS[people.tier[i]]:  # checked in around the start
                     at = begin + int(random_() * 2100) - 600
@@ -1121,6 +1201,7 @@ class _Activity:
                 if random_() < _ROSTER_ONLY_ATTENDS:  # marked by the organizer
                     at = begin + int(random_() * 2100) - 600
                     rows.append((at, -rid, code, category, "session_attendance", ref))
+            self.sessions.append((number, c, index, start, rows[before:]))
 
     def _days(
         self, scheduled: list[list[tuple]], start: int, stop: int
@@ -1208,3 +1289,220 @@ class _Activity:
                     append((at, person_id, unit, category, "feedback_sent", ""))
             rows.sort(key=_FIRST)
             yield day, rows
+
+
+# -- feature tables ------------------------------------------------------------------------
+
+
+def _write_features(
+    conn: sqlite3.Connection,
+    activity: _Activity,
+    tree: _Tree,
+    organizers: list[tuple[int, str, int]],
+    seed: int,
+) -> dict[str, int]:
+    """The commitments, check-ins, study sessions and attendance the log says there are.
+
+    Made from what ``activity.plan()`` recorded, with generators of their own, so they neither
+    change the log nor depend on which process writes which weeks of it.
+    """
+    suggestions, theme = _commitment_content()
+    commitments, items = _commitment_rows(activity.written, suggestions, seed)
+    conn.executemany(
+        "INSERT INTO commitments (member_id, year, items, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        commitments,
+    )
+    # A check-in is a row per item: SQL makes them from one row per check-in, faster than
+    # binding each. (Like the commitments, in the order of the key: faster than in time order.)
+    conn.execute(
+        "CREATE TEMP TABLE demo_checkins (member_id INTEGER, year INTEGER, period TEXT,"
+        " answers TEXT, at INTEGER)"
+    )
+    conn.executemany(
+        "INSERT INTO temp.demo_checkins VALUES (?, ?, ?, ?, ?)",
+        _checkin_rows(activity.checked, items, seed),
+    )
+    checkins = conn.execute(
+        "INSERT INTO main.commitment_checkins (member_id, year, period, item, status, at)"
+        f" WITH items (i) AS (VALUES {', '.join(f'({i})' for i in range(_COMMITMENT_ITEMS[1]))})"
+        " SELECT c.member_id, c.year, c.period, i, CASE substr(c.answers, i + 1, 1)"
+        " WHEN 'd' THEN 'done' WHEN 'i' THEN 'in_progress' ELSE 'not_yet' END, c.at"
+        " FROM temp.demo_checkins c CROSS JOIN items ON i < length(c.answers)"
+        " ORDER BY c.rowid, i"
+    ).rowcount
+    conn.execute("DROP TABLE temp.demo_checkins")
+    sessions, markers = _session_rows(activity, tree, organizers, theme, seed)
+    conn.executemany(
+        "INSERT INTO study_sessions (id, code, title, unit_code, starts_at, place, created_by,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        sessions,
+    )
+    # The log has every attendance already: the trigger that would log it again is off
+    # meanwhile, and created again as the migration left it.
+    triggers = conn.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger'"
+        " AND name = 'session_attendance_activity'"
+    ).fetchall()
+    for name, _ in triggers:
+        conn.execute(f'DROP TRIGGER main."{name}"')
+    attended = conn.executemany(
+        "INSERT INTO session_attendance (session_id, person, unit_code, category, marked_by, at,"
+        " day) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _attendance_rows(activity, markers),
+    ).rowcount
+    for _, sql in triggers:
+        conn.execute(sql)
+    return {
+        "commitments": len(commitments),
+        "commitment_checkins": checkins,
+        "study_sessions": len(sessions),
+        "session_attendance": attended,
+    }
+
+
+def _commitment_content() -> tuple[dict[str, tuple[str, ...]], str]:
+    """The shipped suggestions (Vietnamese texts) per category, and the year's theme.
+
+    Loaded as the bot loads content/commitments.yaml; a category with fewer than three
+    suggestions (or no usable file) gets a short generic list.
+    """
+    path = Path(__file__).resolve().parent.parent / "content" / "commitments.yaml"
+    texts: dict[str, tuple[str, ...]] = {}
+    theme = _THEME_FALLBACK
+    if path.is_file():
+        try:
+            content = load_commitments(path, CATEGORIES)
+        except ContentError as e:
+            log.warning("demo: commitment suggestions not usable, using generic ones: %s", e)
+        else:
+            theme = content.theme.get("vi") or theme
+            for category in CATEGORIES:
+                texts[category] = tuple(s.text["vi"] for s in content.for_category(category))
+    fallback = _nfc(_ITEM_FALLBACK)
+    low = _COMMITMENT_ITEMS[0]
+    return {c: t if len(t := texts.get(c, ())) >= low else fallback for c in CATEGORIES}, theme
+
+
+def _commitment_rows(
+    written: list[tuple], suggestions: dict[str, tuple[str, ...]], seed: int
+) -> tuple[list[tuple], dict[tuple[int, int], int]]:
+    """A commitment for each commitment_written row of a member, by member and year.
+
+    Also how many items each (member, year) has, for the check-ins. The items are stored as
+    the bot stores them: ``json.dumps(items, ensure_ascii=False)``.
+    """
+    rng = random.Random(f"demo:{seed}:commitments")
+    random_ = rng.random
+    low, high = _COMMITMENT_ITEMS
+    spread = high - low + 1
+    orders: dict[str, list[list[str]]] = {}
+    for category in CATEGORIES:
+        quoted = [json.dumps(text, ensure_ascii=False) for text in suggestions[category]]
+        orders[category] = [rng.sample(quoted, len(quoted)) for _ in range(_ORDERS)]
+    rows: list[tuple] = []
+    items: dict[tuple[int, int], int] = {}
+    for at, member, _, category, _, ref in sorted(written, key=_BY_MEMBER):
+        if member <= 0:  # an erased member's stand-in: the commitment went with them
+            continue
+        order = orders[category][int(random_() * _ORDERS)]
+        n = min(low + int(random_() * spread), len(order))
+        year = int(ref)
+        items[member, year] = n
+        rows.append((member, year, "[" + ", ".join(order[:n]) + "]", at, at))
+    return rows, items
+
+
+def _checkin_rows(
+    checked: list[tuple], items: dict[tuple[int, int], int], seed: int
+) -> Iterator[tuple]:
+    """(member, year, period, answers, at) for each commitment_checkin row on a commitment.
+
+    By member and period (the commitment_checkins key), ``answers`` with a letter an item:
+    d(one), i(n progress), n(ot yet).
+    """
+    rng = random.Random(f"demo:{seed}:checkins")
+    random_ = rng.random
+    done, progress = _STATUSES
+    answers: dict[int, list[str]] = {}
+    for at, member, _, _, _, period in sorted(checked, key=_BY_MEMBER):
+        year = int(period[:4])
+        n = items.get((member, year))
+        if not n:  # written before the period (or an erased member)
+            continue
+        if n not in answers:
+            answers[n] = [
+                "".join(
+                    "d" if r < done else "i" if r < progress else "n"
+                    for r in [random_() for _ in range(n)]
+                )
+                for _ in range(_ANSWERS)
+            ]
+        yield (member, year, period, answers[n][int(random_() * _ANSWERS)], at)
+
+
+def _session_rows(
+    activity: _Activity,
+    tree: _Tree,
+    organizers: list[tuple[int, str, int]],
+    theme: str,
+    seed: int,
+) -> tuple[list[tuple], list[int | None]]:
+    """The planned study sessions, and who created each (indexed by session number).
+
+    An organizer of the cell's commune (else its district) creates a session two to ten days
+    ahead, at the place the cell usually meets (sometimes the commune's hall).
+    """
+    random_ = random.Random(f"demo:{seed}:sessions").random
+    period = activity.period
+    names = {code: name for code, name, *_ in tree.units}
+    organizer = {code: (member, granted) for member, code, granted in organizers}
+    titles, youth_titles = _nfc(_SESSION_TITLES), _nfc(_YOUTH_TITLES)
+    nfc = partial(unicodedata.normalize, "NFC")
+    halls: dict[int, tuple[str, str]] = {}  # cell: (its usual place, the commune's hall)
+    rows: list[tuple] = []
+    markers: list[int | None] = [None]
+    for number, c, index, start, _ in activity.sessions:
+        cell = tree.cells[c]
+        if c not in halls:
+            own = names[cell.code].split(" ", 2)[2]  # "Chi bộ thôn Đông" -> "thôn Đông"
+            if own.startswith(("thôn ", "khu phố ")):
+                usual = "Nhà văn hóa" if random_() < 0.6 else "Hội trường"
+            else:
+                usual = "Phòng họp" if random_() < 0.5 else "Hội trường"
+            commune = names[tree.communes[cell.commune]]
+            hall = f"Hội trường Ủy ban nhân dân {commune[0].lower()}{commune[1:]}"
+            halls[c] = (nfc(f"{usual} {own}"), nfc(hall))
+        usual, hall = halls[c]
+        day = period.start + timedelta(days=index)
+        title = ""
+        for month, dom, since, what in _COMMEMORATIONS:
+            if 0 <= (date(day.year, month, dom) - day).days < 7 and random_() < 0.6:
+                title = _COMMEMORATION.format(n=day.year - since, what=what)
+        if not title:
+            pool = youth_titles if cell.youth and random_() < 0.5 else titles
+            title = pool[int(random_() * len(pool))].format(year=day.year, theme=theme)
+        title = nfc(title)[:_TITLE_MAX]
+        place = hall if random_() < 0.15 else usual
+        creator, granted = (
+            organizer.get(tree.communes[cell.commune])
+            or organizer.get(tree.districts[cell.district])
+            or (None, period.start_ts - 10 * DAY)
+        )
+        created = period.day_start(index - 2 - int(random_() * 9))
+        created = max(created + (480 + int(random_() * 600)) * 60, granted)
+        starts = period.day_start(index) + start * 60
+        code = _join_code(number, _CODE_STEP, 0x0B5C6F)
+        rows.append((number, code, title, cell.code, starts, place, creator, created))
+        markers.append(creator)
+    return rows, markers
+
+
+def _attendance_rows(activity: _Activity, markers: list[int | None]) -> Iterator[tuple]:
+    """The attendance rows of the log: members checked in, roster-only people were marked."""
+    day_numbers = activity.day_numbers
+    for number, _, index, _, attendees in activity.sessions:
+        day = day_numbers[index]
+        marker = markers[number]
+        for at, person, unit, category, _, _ in sorted(attendees, key=_FIRST):
+            yield (number, person, unit, category, None if person > 0 else marker, at, day)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import statistics
 import unicodedata
@@ -13,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot import demo_data
+from bot.content.commitments import load_commitments
 from bot.demo_data import CATEGORIES, fill_demo
+from bot.features.sessions import CLOSES_AFTER_S, CODE_ALPHABET, OPENS_BEFORE_S
+from bot.store.participation import ParticipationStore
 from bot.store.sqlite import SqliteStore
 
 END = date(2026, 5, 31)  # 30 days ending here include 19/5
@@ -27,6 +31,8 @@ KINDS = (
     "session_attendance",
     "commitment_checkin",
 )
+FEATURES = ("commitments", "commitment_checkins", "study_sessions", "session_attendance")
+TRIGGERS = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
 
 
 def fresh(path: Path) -> Path:
@@ -64,7 +70,8 @@ def larger(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 
 def test_counts_are_the_rows_written(small):
     path, counts = small
-    assert set(counts) == {"units", "members", "accounts", "roster", "activity", "organizers"}
+    tables = {"units", "members", "accounts", "roster", "activity", "organizers"}
+    assert set(counts) == tables | set(FEATURES)
     for table, count in counts.items():
         assert one(path, f"SELECT count(*) FROM {table}") == count
     assert counts["members"] == counts["accounts"] == 600
@@ -312,10 +319,28 @@ def test_same_seed_same_database_other_seed_other_data(tmp_path):
         with closing(sqlite3.connect(path)) as conn:
             tables = ("units", "members", "accounts", "roster", "activity", "organizers")
             dump = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+            dump |= {
+                t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in FEATURES
+            }
         dumps.append((counts, dump))
     assert dumps[0] == dumps[1]
     assert dumps[0][1]["activity"] != dumps[2][1]["activity"]
     assert dumps[0][1]["members"] != dumps[2][1]["members"]
+
+
+def test_same_seed_same_commitments_and_sessions(tmp_path):
+    dumps = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        path = fresh(tmp_path / f"{name}.db")  # over New Year: commitments are written then
+        counts = fill_demo(path, members=1_000, days=45, end=date(2026, 2, 14), seed=seed)
+        with closing(sqlite3.connect(path)) as conn:
+            dump = {
+                t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in FEATURES
+            }
+        dumps.append((counts, dump))
+    assert dumps[0] == dumps[1]
+    for table in FEATURES:
+        assert dumps[0][1][table] and dumps[0][1][table] != dumps[2][1][table], table
 
 
 def test_a_second_process_makes_the_same_rows(tmp_path, monkeypatch):
@@ -333,12 +358,202 @@ def test_a_second_process_makes_the_same_rows(tmp_path, monkeypatch):
         counts = fill_demo(path, members=2_000, days=40, end=END)
         with closing(sqlite3.connect(path)) as conn:
             dump = conn.execute("SELECT * FROM activity ORDER BY id").fetchall()
+            features = [
+                conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in FEATURES
+            ]
             assert conn.execute("PRAGMA database_list").fetchall()[1:] == []
         assert not list(tmp_path.glob("*scratch*"))
-        dumps.append((counts, dump))
+        dumps.append((counts, dump, features))
     assert len(started) == 1  # only the second fill had a helper
     assert dumps[0] == dumps[1]
     assert len(dumps[0][1]) > 1_000
+    assert all(dumps[0][2])  # the commitments and sessions too, none empty
+
+
+def test_commitments_are_the_ones_the_log_has_written(larger):
+    path, counts = larger
+    logged = {
+        (member, int(year)): at
+        for member, year, at in rows(
+            path,
+            "SELECT member_id, ref, at FROM activity WHERE kind = 'commitment_written'"
+            " AND member_id > 0",
+        )
+    }
+    stored = rows(
+        path,
+        "SELECT c.member_id, c.year, c.items, c.created_at, c.updated_at, m.category"
+        " FROM commitments c JOIN members m ON m.id = c.member_id",
+    )
+    # Members only (not erased members' stand-ins), exactly those the log says wrote one.
+    assert len(stored) == counts["commitments"] == one(path, "SELECT count(*) FROM commitments")
+    assert {(member, year) for member, year, *_ in stored} == logged.keys()
+    assert len(logged) > 100
+    content = load_commitments(
+        Path(__file__).parent.parent / "content" / "commitments.yaml", CATEGORIES
+    )
+    suggested = {c: {s.text["vi"] for s in content.for_category(c)} for c in CATEGORIES}
+    sizes = set()
+    for member, year, text, created, updated, category in stored:
+        assert created == updated == logged[member, year]
+        items = json.loads(text)
+        assert text == json.dumps(items, ensure_ascii=False)  # as bot.store.commitments stores
+        assert 3 <= len(items) <= 7 and len(set(items)) == len(items)
+        assert set(items) <= suggested[category], (category, items)
+        sizes.add(len(items))
+    assert sizes == {3, 4, 5, 6, 7}
+
+
+def test_check_ins_answer_every_item_when_the_log_says(larger):
+    path, counts = larger
+    items = {
+        (member, year): n
+        for member, year, n in rows(
+            path, "SELECT member_id, year, json_array_length(items) FROM commitments"
+        )
+    }
+    logged = rows(
+        path, "SELECT member_id, ref, at FROM activity WHERE kind = 'commitment_checkin'"
+    )
+    # Only on commitments in the table: not those written before the period.
+    expected = {
+        (member, int(period[:4]), period): at
+        for member, period, at in logged
+        if (member, int(period[:4])) in items
+    }
+    assert 20 < len(expected) < len(logged)
+    stored = rows(
+        path,
+        "SELECT member_id, year, period, count(*), min(item), max(item), min(at), max(at)"
+        " FROM commitment_checkins GROUP BY member_id, year, period",
+    )
+    assert {(member, year, period) for member, year, period, *_ in stored} == expected.keys()
+    for member, year, period, n, low, high, first, last in stored:
+        assert (n, low, high) == (items[member, year], 0, items[member, year] - 1)
+        assert first == last == expected[member, year, period]
+    assert counts["commitment_checkins"] == sum(n for _, _, _, n, *_ in stored)
+    later = one(
+        path,
+        "SELECT count(*) FROM commitment_checkins k JOIN commitments c USING (member_id, year)"
+        " WHERE k.at <= c.created_at",
+    )
+    assert later == 0
+    statuses = dict(rows(path, "SELECT status, count(*) FROM commitment_checkins GROUP BY 1"))
+    assert statuses["done"] > statuses["in_progress"] > statuses["not_yet"] > 0
+    assert len(statuses) == 3
+
+
+def test_organizers_see_the_commitments_through_the_bot(larger):
+    path, _ = larger
+
+    async def completion() -> tuple[int, int]:
+        store = SqliteStore(path)
+        await store.open()
+        try:
+            return await store.commitments.completion("/P/", 2026)
+        finally:
+            await store.close()
+
+    written = one(path, "SELECT count(*) FROM commitments WHERE year = 2026")
+    assert asyncio.run(completion()) == (written, 20_000)
+
+
+def test_attendance_is_the_log_s_and_sessions_belong_to_cells(larger):
+    path, counts = larger
+    logged = rows(
+        path,
+        "SELECT CAST(substr(ref, 9) AS INTEGER), member_id, unit_code, category, at, day"
+        " FROM activity WHERE kind = 'session_attendance' ORDER BY 1, 2",
+    )
+    stored = rows(
+        path,
+        "SELECT session_id, person, unit_code, category, at, day FROM session_attendance"
+        " ORDER BY 1, 2",
+    )
+    # Exactly one activity row per attendance (the trigger did not log them a second time).
+    assert logged == stored
+    assert counts["session_attendance"] == len(stored) > 500
+    sessions = {
+        number: rest
+        for number, *rest in rows(
+            path,
+            "SELECT s.id, s.code, s.title, s.unit_code, u.level, s.starts_at, s.place,"
+            " s.created_by, s.created_at FROM study_sessions s"
+            " JOIN units u ON u.code = s.unit_code",
+        )
+    }
+    assert counts["study_sessions"] == len(sessions) > 10
+    assert set(sessions) == set(range(1, len(sessions) + 1))
+    assert len({code for code, *_ in sessions.values()}) == len(sessions)
+    for code, title, _, level, starts, place, creator, created in sessions.values():
+        assert level == "chi bộ"
+        assert len(code) == 6 and set(code) <= set(CODE_ALPHABET)
+        assert title.startswith("Hội nghị học tập") and len(title) <= 160
+        assert place and creator is not None and created < starts
+        for text in (title, place):
+            assert text == unicodedata.normalize("NFC", text)
+    for session, _, unit, _, at, _ in stored:
+        _, _, cell, _, starts, *_ = sessions[session]
+        assert unit == cell
+        assert starts - OPENS_BEFORE_S <= at <= starts + CLOSES_AFTER_S
+    # The creator organizes the cell's commune or district (and was one by then).
+    strangers = one(
+        path,
+        "SELECT count(*) FROM study_sessions s JOIN units u ON u.code = s.unit_code"
+        " WHERE NOT EXISTS (SELECT 1 FROM organizers o JOIN units ou ON ou.code = o.unit_code"
+        " WHERE o.member_id = s.created_by AND substr(u.path, 1, length(ou.path)) = ou.path"
+        " AND o.granted_at <= s.created_at)",
+    )
+    assert strangers == 0
+    # Members checked in themselves; roster-only people of the cell were marked by the creator.
+    marked = rows(
+        path,
+        "SELECT a.person, a.marked_by, s.created_by, r.member_id, r.unit_code = a.unit_code"
+        " FROM session_attendance a JOIN study_sessions s ON s.id = a.session_id"
+        " LEFT JOIN roster r ON r.id = -a.person",
+    )
+    roster_only = [m for m in marked if m[0] < 0]
+    assert roster_only and len(roster_only) < len(marked)
+    for person, by, creator, linked, same_unit in marked:
+        if person > 0:
+            assert by is None
+        else:
+            assert by == creator and linked is None and same_unit == 1
+
+
+def test_attendance_trigger_is_back_and_counts_new_attendance(tmp_path):
+    reference = fresh(tmp_path / "reference.db")
+    path = fresh(tmp_path / "demo.db")
+    fill_demo(path, members=2_000, days=30, end=END)
+    assert rows(path, TRIGGERS) == rows(reference, TRIGGERS)
+    session, cell, starts = rows(
+        path, "SELECT id, unit_code, starts_at FROM study_sessions ORDER BY id LIMIT 1"
+    )[0]
+    member, category = rows(
+        path,
+        "SELECT id, category FROM members WHERE unit_code = ? AND id NOT IN"
+        " (SELECT person FROM session_attendance WHERE session_id = ?) ORDER BY id LIMIT 1",
+        cell,
+        session,
+    )[0]
+    at = starts + 60
+    day = datetime.fromtimestamp(at, LOCAL).date()
+    before = one(path, "SELECT count(*) FROM activity")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            *ParticipationStore.attendance_statement(
+                session, member, cell, category, marked_by=None, at=at, day=day
+            )
+        )
+    assert one(path, "SELECT count(*) FROM activity") == before + 1
+    assert rows(
+        path,
+        "SELECT member_id, unit_code, category, kind, ref, at FROM activity WHERE id = ?",
+        one(path, "SELECT max(id) FROM activity"),
+    ) == [(member, cell, category, "session_attendance", f"session:{session}", at)]
+    assert one(path, "SELECT count(*) FROM session_attendance") == one(
+        path, "SELECT count(*) FROM activity WHERE kind = 'session_attendance'"
+    )
 
 
 def test_tiny_and_empty_fills(tmp_path):
