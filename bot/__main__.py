@@ -307,9 +307,10 @@ async def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     today = datetime.now(settings.zone).date()
     print(f"Filling {db} with {args.members:,} members over {args.days} days…")
     started = time.perf_counter()
-    counts = await asyncio.to_thread(
-        fill_demo, db, members=args.members, days=args.days, end=today, seed=args.seed
-    )
+    # Called on this thread, not in a worker: a big fill forks a second process for the later
+    # weeks, which is only safe (and only done) while the process has one thread. Nothing
+    # else runs on the loop meanwhile.
+    counts = fill_demo(db, members=args.members, days=args.days, end=today, seed=args.seed)
     await store.open()
     units = await store.unit_rows()
     await store.close()

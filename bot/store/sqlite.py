@@ -91,8 +91,8 @@ class SqliteStore:
         self._writer = await self._connect()
         self._reader = await self._connect()
         self._report_readers = asyncio.Queue()
-        for _ in range(REPORT_READERS):
-            self._report_readers.put_nowait(await asyncio.to_thread(self._connect_for_reports))
+        for _ in range(REPORT_READERS):  # opening is quick (as migrating above): no thread
+            self._report_readers.put_nowait(self._connect_for_reports())
         self._committer = GroupCommitter(self._writer)
         rows = await self._read(
             "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'members'), 0),"
