@@ -13,12 +13,19 @@ log = logging.getLogger(__name__)
 # seconds. Telegram shows a chat action for about 5 seconds, so it is repeated until done.
 SHOW_AFTER_S = 1.0
 REPEAT_EVERY_S = 4.5
+# When this many turns are under way at once, a slow answer comes from the queue, not from
+# its own work: showing "typing" to all of them would only add API calls to an overloaded
+# bot (at 1,000 members answering at once it added a call for every fifth update).
+SHOW_WHEN_AT_MOST = 20
 
 
 class Busy:
     """``async with Busy(show): ...`` calls ``show`` if the block takes longer than
-    ``SHOW_AFTER_S``, and again every ``REPEAT_EVERY_S`` until it ends. A fast block costs one
-    timer; a failing ``show`` is logged and never affects the block."""
+    ``SHOW_AFTER_S``, and again every ``REPEAT_EVERY_S`` until it ends; not when more than
+    ``SHOW_WHEN_AT_MOST`` blocks are under way. A fast block costs one timer; a failing
+    ``show`` is logged and never affects the block."""
+
+    under_way = 0  # blocks entered and not yet left, in this process
 
     def __init__(self, show: Callable[[], Awaitable[object]]) -> None:
         self._show = show
@@ -26,11 +33,14 @@ class Busy:
         self._showing: asyncio.Task | None = None
 
     async def __aenter__(self) -> Busy:
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(SHOW_AFTER_S, self._start)
+        Busy.under_way += 1
+        if Busy.under_way <= SHOW_WHEN_AT_MOST:
+            self._timer = asyncio.get_running_loop().call_later(SHOW_AFTER_S, self._start)
         return self
 
     def _start(self) -> None:
+        if Busy.under_way > SHOW_WHEN_AT_MOST:
+            return  # the bot got busy meanwhile
         self._showing = asyncio.get_running_loop().create_task(self._keep_showing())
 
     async def _keep_showing(self) -> None:
@@ -47,6 +57,7 @@ class Busy:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        Busy.under_way -= 1
         if self._timer is not None:
             self._timer.cancel()
         if self._showing is not None:
