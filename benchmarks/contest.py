@@ -128,7 +128,7 @@ async def measure_echo_buttons(members: int, questions: int) -> float:
             data = updates.button(user, value or rng.choice("ABCD"))
         await application.process_update(Update.de_json(data, application.bot))
 
-    seconds, count = await closed_loop(step, members, len(script))
+    seconds, _, count = await closed_loop(step, members, len(script))
     await application.shutdown()
     return count / seconds
 
@@ -160,7 +160,7 @@ async def measure_answering(members: int, questions: int) -> dict:
                     data = updates.text(user, value)
                 await application.process_update(Update.de_json(data, application.bot))
 
-            seconds, count = await closed_loop(step, members, len(script))
+            seconds, _, count = await closed_loop(step, members, len(script))
             await application.shutdown()
             submitted = app.store.quizzes
             entrants, _ = await submitted.entrants_so_far(contest_id, 1)
@@ -222,7 +222,7 @@ async def main() -> None:
 
     ceilings, text_ceilings, fulls = [], [], []
     for _ in range(args.rounds):
-        text_ceilings.append(await measure_echo(args.members))
+        text_ceilings.append((await measure_echo(args.members))[0])
         ceilings.append(await measure_echo_buttons(args.members, args.questions))
         fulls.append((await measure_answering(args.members, args.questions))["updates_per_s"])
     ceiling, answering = statistics.median(ceilings), statistics.median(fulls)

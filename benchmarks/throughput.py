@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -146,11 +147,23 @@ class Updates:
 Step = Callable[[int, int], Awaitable[None]]
 
 
-async def closed_loop(step: Step, members: int, steps: int) -> tuple[float, int]:
-    """Every member runs its script as fast as replies come back; returns (seconds, updates)."""
-    started = time.perf_counter()
+async def closed_loop(step: Step, members: int, steps: int) -> tuple[float, float, int]:
+    """Every member runs its script as fast as replies come back; returns (seconds, CPU
+    seconds of the whole process, its worker threads included, updates)."""
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(_play(step, 10_000 + m, steps) for m in range(members)))
-    return time.perf_counter() - started, members * steps
+    return time.perf_counter() - started, time.process_time() - cpu, members * steps
+
+
+def stolen_ticks() -> int:
+    """The machine's CPU time taken by its hypervisor for other guests ("steal"), in ticks;
+    0 where /proc/stat does not tell."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+        return int(fields[8])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 async def _play(step: Step, user: int, steps: int) -> None:
@@ -199,7 +212,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure_echo(members: int) -> float:
+async def measure_echo(members: int) -> tuple[float, float]:
+    """(updates per second, CPU microseconds per update) of the bare echo bot."""
     stub = StubRequest()
     application = Application.builder().token(TOKEN).request(stub).updater(None).build()
 
@@ -214,9 +228,9 @@ async def measure_echo(members: int) -> float:
         data = updates.text(user, SCRIPT[index % len(SCRIPT)][1].lstrip("/") or "x")
         await application.process_update(Update.de_json(data, application.bot))
 
-    seconds, count = await closed_loop(step, members, len(SCRIPT))
+    seconds, cpu, count = await closed_loop(step, members, len(SCRIPT))
     await application.shutdown()
-    return count / seconds
+    return count / seconds, cpu / count * 1e6
 
 
 async def measure_full(members: int, paced_seconds: float = 0.0) -> dict:
@@ -240,7 +254,7 @@ async def measure_full(members: int, paced_seconds: float = 0.0) -> dict:
                 data = updates.text(user, value) if kind == "text" else updates.button(user, value)
                 await application.process_update(Update.de_json(data, application.bot))
 
-            seconds, count = await closed_loop(step, members, len(SCRIPT))
+            seconds, cpu, count = await closed_loop(step, members, len(SCRIPT))
             transactions = app.store.transactions
             latencies = [0.0]
             if paced_seconds:
@@ -250,6 +264,7 @@ async def measure_full(members: int, paced_seconds: float = 0.0) -> dict:
                 "updates": count,
                 "seconds": seconds,
                 "updates_per_s": count / seconds,
+                "cpu_us_per_update": cpu / count * 1e6,
                 "transactions": transactions,
                 "p50_ms_at_1000": percentile(latencies, 0.50) * 1000,
                 "p99_ms_at_1000": percentile(latencies, 0.99) * 1000,
@@ -265,11 +280,19 @@ async def main() -> None:
     args = parser.parse_args()
 
     # The two bots alternate so that both see the same machine; each figure is the median.
-    ceilings, fulls = [], []
+    ceilings, fulls, echo_cpus, full_cpus = [], [], [], []
+    ticks, wall = stolen_ticks(), time.perf_counter()
     for _ in range(args.rounds):
-        ceilings.append(await measure_echo(args.members))
-        fulls.append((await measure_full(args.members))["updates_per_s"])
+        rate, cpu = await measure_echo(args.members)
+        ceilings.append(rate)
+        echo_cpus.append(cpu)
+        run = await measure_full(args.members)
+        fulls.append(run["updates_per_s"])
+        full_cpus.append(run["cpu_us_per_update"])
+    stolen = (stolen_ticks() - ticks) / os.sysconf("SC_CLK_TCK")
+    stolen_share = stolen / ((time.perf_counter() - wall) * (os.cpu_count() or 1))
     ceiling, throughput = statistics.median(ceilings), statistics.median(fulls)
+    echo_cpu, full_cpu = statistics.median(echo_cpus), statistics.median(full_cpus)
     paced_run = await measure_full(50, args.paced_seconds)
     ratio = throughput / ceiling
     updates = args.members * len(SCRIPT)
@@ -284,6 +307,11 @@ async def main() -> None:
     )
     print(f"ratio:                       {ratio:7.1%}   (goal ≥ 60%)")
     print(
+        f"CPU per update:              {full_cpu:7.0f} µs against the echo's {echo_cpu:.0f} µs: "
+        f"ratio {echo_cpu / full_cpu:.1%} (not affected by time other guests take, "
+        f"{stolen_share:.0%} of the machine during these rounds)"
+    )
+    print(
         f"paced at 1000 updates/s:     p50 {paced_run['p50_ms_at_1000']:.2f} ms, "
         f"p99 {paced_run['p99_ms_at_1000']:.2f} ms over {paced_run['paced_updates']} updates "
         "(goal p99 < 20 ms)"
@@ -294,6 +322,10 @@ async def main() -> None:
                 "updates_per_s": round(throughput),
                 "ceiling_updates_per_s": round(ceiling),
                 "ratio": round(ratio, 3),
+                "cpu_us_per_update": round(full_cpu),
+                "ceiling_cpu_us_per_update": round(echo_cpu),
+                "cpu_ratio": round(echo_cpu / full_cpu, 3),
+                "stolen_share": round(stolen_share, 3),
                 "p99_ms_at_1000": round(paced_run["p99_ms_at_1000"], 2),
                 "p50_ms_at_1000": round(paced_run["p50_ms_at_1000"], 2),
                 "members": args.members,
