@@ -106,6 +106,14 @@ def register(router: Router, services: Services) -> None:
     def words(turn: Turn) -> Words:
         return Words(services.texts, turn.locale)
 
+    def formats(turn: Turn) -> list[Choice]:
+        """The buttons under a report: chart, workbook, weekly delivery."""
+        return [
+            Choice("rpf:png", turn.t("report.chart_button")),
+            Choice("rpf:xlsx", turn.t("report.xlsx_button")),
+            Choice("rpf:weekly", turn.t("report.weekly_button")),
+        ]
+
     async def drawn(render: Callable[[Report, Words], bytes], made: Report, turn: Turn) -> bytes:
         """A report file, made in a worker thread: a chart takes 0.2–0.5 s of CPU that would
         otherwise hold up every member's turn."""
@@ -181,11 +189,7 @@ def register(router: Router, services: Services) -> None:
         data = {"unit": code, "start": start.isoformat(), "end": end.isoformat()}
         turn.ask(
             summary_text(made, words(turn)),
-            [
-                Choice("rpf:png", turn.t("report.chart_button")),
-                Choice("rpf:xlsx", turn.t("report.xlsx_button")),
-                Choice("rpf:weekly", turn.t("report.weekly_button")),
-            ],
+            formats(turn),
             state="",
             data=data,
         )
@@ -222,11 +226,7 @@ def register(router: Router, services: Services) -> None:
         # The offer stays usable: the other format is one press away.
         turn.ask(
             turn.t("report.more"),
-            [
-                Choice("rpf:png", turn.t("report.chart_button")),
-                Choice("rpf:xlsx", turn.t("report.xlsx_button")),
-                Choice("rpf:weekly", turn.t("report.weekly_button")),
-            ],
+            formats(turn),
             data=data,
         )
 
